@@ -1,0 +1,1 @@
+"""Streamlit dashboards for managers and the ClickHouse queries behind them."""

@@ -1,0 +1,1 @@
+"""FastAPI enforcement API: checks for wardens and inspectors, ingestion, auth and audit."""

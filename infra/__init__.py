@@ -1,0 +1,1 @@
+"""Starts the real Kafka broker and ClickHouse server as plain processes (no Docker)."""

@@ -1,0 +1,1 @@
+"""Load-test kit: traffic model, drivers, measurements and reports."""

@@ -1,0 +1,1 @@
+"""Tariff model, city configuration, calendar maths, reference pricing and Numba kernels."""
