@@ -28,7 +28,14 @@ from streams.contract.records import (
     clock_key,
     validity_key,
 )
-from streams.contract.routing import BROADCAST, SYSTEM_EVENT_TYPES, SYSTEMS, owner_key
+from streams.contract.routing import (
+    BROADCAST,
+    SYSTEM_EVENT_TYPES,
+    SYSTEMS,
+    TICK_KEY,
+    owner_key,
+    routing_key,
+)
 from streams.contract.topics import Topics, topics_from_env
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "EVENT_TYPES",
     "SYSTEMS",
     "SYSTEM_EVENT_TYPES",
+    "TICK_KEY",
     "CheckRecord",
     "ClockMark",
     "DeadLetter",
@@ -57,6 +65,7 @@ __all__ = [
     "normalise_plate",
     "owner_key",
     "parse_event",
+    "routing_key",
     "topics_from_env",
     "validity_key",
 ]

@@ -96,3 +96,18 @@ def owner_key(event: Event, system: str) -> str:
     ):
         return data.card_id
     raise ValueError(f"no owner rule for {event.type}")
+
+
+def routing_key(event: Event, system: str) -> str:
+    """The Kafka key every producer gives `event` on `events.raw`: `city|owner`.
+
+    Owners are only unique within a city (two app cities may both have account "42"),
+    so the city is part of the key. Ticks are keyed `tick` and broadcast by the worker.
+    """
+    owner = owner_key(event, system)
+    if owner == BROADCAST:
+        return TICK_KEY
+    return f"{event.city}|{owner}"
+
+
+TICK_KEY = "tick"

@@ -1,0 +1,58 @@
+"""What each system's rules provide to the engine: decide on an event, act on the clock.
+
+Rules are pure: `(state, event) -> Step(new state, outputs, wake_at)`. They never read
+the wall clock (only `event.time` or the tick's time), never do I/O and never raise for
+a business refusal — a refusal is an `Outcome(outcome="refused", rule=...)` plus the
+reply the person gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from streams.contract import (
+    Event,
+    LedgerEntry,
+    Notification,
+    Outcome,
+    ValidityRecord,
+)
+
+
+@dataclass(frozen=True)
+class ValidityRemoved:
+    """Tombstone for a validity key: the subject has nothing current or recent left."""
+
+    key: str
+
+
+Output = Notification | LedgerEntry | ValidityRecord | ValidityRemoved | Outcome
+
+
+@dataclass(frozen=True)
+class Step:
+    """The result of one decision.
+
+    `state` is the owner's new state as a JSON-able dict (None deletes it); `wake_at` is
+    the next event time at which the rules want `on_clock` for this owner (None: never).
+    """
+
+    state: dict[str, Any] | None
+    outputs: list[Output] = field(default_factory=list)
+    wake_at: datetime | None = None
+
+
+class SystemRules(Protocol):
+    """The rules of one kind of system (sms_parking, app_parking, missed_call, card_fare)."""
+
+    system: str
+
+    def decide(self, state: dict[str, Any] | None, event: Event, owner: str) -> Step:
+        """Apply one inbound event of `owner` (never a clock tick)."""
+        ...
+
+    def on_clock(self, state: dict[str, Any], now: datetime, city: str, owner: str) -> Step:
+        """Event time reached `now` (>= the last `wake_at`): fire what is due, once."""
+        ...

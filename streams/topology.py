@@ -1,0 +1,78 @@
+"""Creates the product's Kafka topics with the right partitions and retention.
+
+`events.raw` and the tables' changelogs must have the same number of partitions (state
+is co-partitioned with its events); the validity topic is compacted so a new API replica
+rebuilds the current picture by reading it from the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from streams.contract import Topics
+
+log = logging.getLogger(__name__)
+
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def topic_specs(topics: Topics, partitions: int) -> list[NewTopic]:
+    def plain(name: str, retention_ms: int = WEEK_MS) -> NewTopic:
+        return NewTopic(
+            name,
+            num_partitions=partitions,
+            replication_factor=1,
+            topic_configs={"retention.ms": str(retention_ms)},
+        )
+
+    compacted = NewTopic(
+        topics.validity,
+        num_partitions=partitions,
+        replication_factor=1,
+        topic_configs={
+            "cleanup.policy": "compact",
+            "min.cleanable.dirty.ratio": "0.1",
+            "segment.ms": str(3600 * 1000),
+            "delete.retention.ms": str(24 * 3600 * 1000),
+        },
+    )
+    return [
+        plain(topics.raw),
+        plain(topics.deadletter, 4 * WEEK_MS),
+        compacted,
+        plain(topics.notifications),
+        plain(topics.ledger, 4 * WEEK_MS),
+        plain(topics.outcomes),
+        plain(topics.audit, 4 * WEEK_MS),
+    ]
+
+
+def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
+    """Create missing topics; return the names created. Existing ones are left alone,
+    but a raw topic with another partition count is an error (state would be split)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="platform-topology")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in topic_specs(topics, partitions) if t.name not in existing]
+        if wanted:
+            # another worker may create them between our list and create
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(wanted)
+        if topics.raw in existing:
+            (desc,) = admin.describe_topics([topics.raw])
+            found = len(desc["partitions"])
+            if found != partitions:
+                raise RuntimeError(
+                    f"{topics.raw} has {found} partitions but the worker is configured for "
+                    f"{partitions} (STREAMS_PARTITIONS); state would be split across owners"
+                )
+        created = [t.name for t in wanted]
+        if created:
+            log.info("created topics %s", created)
+        return created
+    finally:
+        admin.close()
