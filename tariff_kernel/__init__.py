@@ -19,6 +19,7 @@ from tariff_kernel.pricing import (
     quote_stay,
     ride_fare,
     ride_refund,
+    ticket_valid_until,
     transit_product,
     warm_up,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "quote_stay",
     "ride_fare",
     "ride_refund",
+    "ticket_valid_until",
     "transit_product",
     "warm_up",
 ]

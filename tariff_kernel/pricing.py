@@ -162,6 +162,13 @@ def transit_product(city: str | CityConfig, product_id: str) -> TransitProduct:
         ) from None
 
 
+def ticket_valid_until(city: str | CityConfig, product_id: str, start: datetime) -> datetime:
+    """When a transit ticket bought at `start` stops being valid: its validity in real
+    time, counted in UTC (a 24-hour ticket across a DST change lasts 24 real hours)."""
+    product = transit_product(city, product_id)
+    return from_epoch(epoch(start) + product.validity_minutes * 60)
+
+
 def _ride(city: str | CityConfig, stops: int, entitlement: str, card_class: str) -> tuple:
     cfg = load_city(city)
     fares = _fares(cfg.id, cfg.source)
