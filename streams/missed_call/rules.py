@@ -152,8 +152,6 @@ class MissedCallRules:
             "refusal",
             refusal.template,
             channel=refusal.channel,
-            amount_limit=city.registration_limit,
-            max_valid=city.max_valid_tickets,
         )
         facts = {"product": str(product.id), "price": product.amount}
         outcome = _outcome(event, msisdn, "refused", refusal.rule, refusal.reason, facts)
@@ -285,7 +283,12 @@ def _reply(
         channel=channel,  # type: ignore[arg-type]
         to=to,
         kind=kind if channel == "sms" else template,
-        text=city.replies.render(template, **values),
+        text=city.replies.render(
+            template,
+            amount_limit=city.registration_limit,
+            max_valid=city.max_valid_tickets,
+            **values,
+        ),
         ticket_id=ticket_id,
         caused_by=event.id,
         time=event.time,
