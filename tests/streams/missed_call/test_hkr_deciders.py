@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,7 +121,7 @@ def test_hkr9_ticket_codes_are_ten_digits_unique_and_not_sequential() -> None:
     assert len(set(codes)) == 5000
     assert all(len(c) == 10 and c.isdigit() for c in codes)
     # Consecutive ticket numbers give unrelated codes: no code is its neighbour plus one.
-    assert sum(int(b) - int(a) == 1 for a, b in zip(codes, codes[1:], strict=False)) == 0
+    assert sum(int(b) - int(a) == 1 for a, b in itertools.pairwise(codes)) == 0
     assert ticket_code(7, "hradec", key) != ticket_code(7, "nis", key)
     assert ticket_code(7, "hradec", b"other-key") != ticket_code(7, "hradec", key)
 
