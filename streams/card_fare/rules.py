@@ -103,6 +103,12 @@ class CardFareRules:
             city.fares,
             first,
         )
+        if not tickets:  # only "for me", and the owner already has this trip's ticket
+            assert ride is not None
+            text = city.replies.render("already_in", count=len(ride["tickets"]))
+            display = _display(event, op.validator_id, "already_in", text)
+            reason = "the owner already has a ticket for this trip"
+            return _step(state, [display, _outcome(event, owner, "ignored", "TRN-6", reason)])
         return self._board(city, state, event, op, ride, tickets, "group", "TRN-6")
 
     def _board(

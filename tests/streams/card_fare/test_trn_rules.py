@@ -349,3 +349,25 @@ def test_trn_replay_gives_the_identical_ledger_and_redelivery_changes_nothing() 
         "refund",
         "topup",
     ]
+
+
+def test_trn6_group_joining_the_owners_ride_adds_only_co_passengers() -> None:
+    r = funded()
+    r.feed(tap(1, 2, local(8)))
+    group = {
+        "validator_id": "V-17",
+        "trip_id": "L12-0815",
+        "stop_seq": 2,
+        "counter": 2,
+        "card_class": "standard",
+        "entitlement": "normal",
+        "include_self": True,
+        "tickets": [{"entitlement": "statutory_reduced", "count": 1}],
+    }
+    out = r.feed(event("card.group", group, local(8, 1)))
+    assert [e.amount for e in out.ledger] == [
+        check_in_deposit(TARNOW, "statutory_reduced", "standard")
+    ]
+    assert len(card_record(r).entitlements) == 2
+    alone = r.feed(event("card.group", {**group, "counter": 3, "tickets": []}, local(8, 2)))
+    assert alone.ledger == [] and only_outcome(alone).outcome == "ignored"
