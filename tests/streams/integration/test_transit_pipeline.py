@@ -209,6 +209,8 @@ def test_transit_on_real_kafka_survives_a_killed_worker(
         "PLATFORM_CONFIG_DIR": str(transit_config(tmp_path)),
         "STREAMS_STORE": "memory://",
         "STREAMS_PARTITIONS": "3",
+        # The killed worker's partitions move to its successor after this many seconds.
+        "STREAMS_SESSION_TIMEOUT": "8",
     }
     worker = run_worker(**env)
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
