@@ -62,10 +62,10 @@ class CardFareRules:
         if repeat is not None:
             # TRN-3: the operation with this counter already happened; never charge twice.
             if repeat.shown is None:
-                text = city.replies.render("stale", counter=op.counter)
+                kind, text = "stale", city.replies.render("stale", counter=op.counter)
             else:
-                text = city.replies.render("repeat", shown=repeat.shown)
-            display = _display(event, op.validator_id, "repeat", text)
+                kind, text = "repeat", city.replies.render("repeat", shown=repeat.shown)
+            display = _display(event, op.validator_id, kind, text)
             facts = {"counter": op.counter, "first_event": repeat.first_event}
             reason = "this transaction counter was already processed"
             return _step(
@@ -82,10 +82,8 @@ class CardFareRules:
                 return self._check_out(city, state, event, op, ride)
             if kind == "already_in":
                 assert ride is not None
-                text = city.replies.render("already_in", count=len(ride["tickets"]))
-                display = _display(event, op.validator_id, "already_in", text)
                 reason = "already checked in; check-out is accepted after the bus leaves"
-                return _step(state, [display, _outcome(event, owner, "ignored", "TRN-2", reason)])
+                return _already_in(city, state, event, op.validator_id, ride, "TRN-2", reason)
             tickets = rides.group_tickets(
                 f"{owner}:{op.counter}", op.entitlement, op.card_class, True, [], city.fares
             )
@@ -105,10 +103,8 @@ class CardFareRules:
         )
         if not tickets:  # only "for me", and the owner already has this trip's ticket
             assert ride is not None
-            text = city.replies.render("already_in", count=len(ride["tickets"]))
-            display = _display(event, op.validator_id, "already_in", text)
             reason = "the owner already has a ticket for this trip"
-            return _step(state, [display, _outcome(event, owner, "ignored", "TRN-6", reason)])
+            return _already_in(city, state, event, op.validator_id, ride, "TRN-6", reason)
         return self._board(city, state, event, op, ride, tickets, "group", "TRN-6")
 
     def _board(
@@ -367,6 +363,21 @@ class CardFareRules:
         new_state = {**state, "ride": ride, "periods": periods}
         record = _card_record(city, city_id, new_state, now, f"clock:{city_id}:{iso(now)}")
         return _step(new_state, [record])
+
+
+def _already_in(
+    city: CardCity,
+    state: dict[str, Any],
+    event: Event,
+    validator: str,
+    ride: dict[str, Any],
+    rule: str,
+    reason: str,
+) -> Step:
+    """The trip is paid already: say so, charge nothing, remember nothing."""
+    text = city.replies.render("already_in", count=len(ride["tickets"]))
+    display = _display(event, validator, "already_in", text)
+    return _step(state, [display, _outcome(event, state["card"], "ignored", rule, reason)])
 
 
 def _step(state: dict[str, Any], outputs: list[Output]) -> Step:
