@@ -254,14 +254,14 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, cal):
     kind = P[KIND]
     flags = 0
     if kind == KIND_HOURLY:
+        eff = max(start, ws)
         if mode == MODE_END:
-            minutes = max(1, ceil_div(value - start, 60))
+            minutes = max(1, ceil_div(value - eff, 60))  # from the effective start (NIS-11)
         elif mode == MODE_MINUTES:
             minutes = value
         else:
             minutes = 60
         hours = ceil_div(minutes, 60)
-        eff = max(start, ws)
         if ws > start:
             flags |= CARRIED
         first = paid // 60
