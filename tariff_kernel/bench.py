@@ -5,6 +5,10 @@
 Prices the same generated stays with the batch kernel on one thread and on all threads,
 with the scalar kernel called from Python, and with the pure-Python reference, then prints
 quotes per second and the ratios. Results go into docs/PERFORMANCE.md with the machine.
+
+Wall-clock rates depend on what else the (shared) machine runs, so the single-threaded
+measurements are also given per CPU-second of this process (`time.process_time`), which
+is what a core delivers when it is not taken away.
 """
 
 from __future__ import annotations
@@ -45,14 +49,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"numba {numba.__version__}, {threads} threads")  # fmt: skip
     print(f"{'family':<16}{'1 thread/s':>14}{'all threads/s':>16}{'scalar/s':>12}"
-          f"{'reference/s':>14}{'batch÷ref':>11}")  # fmt: skip
+          f"{'reference/s':>14}{'batch÷ref':>11}"
+          f"{'1 thread/CPU-s':>17}{'scalar µs/CPU':>15}{'ref/CPU-s':>12}"
+          f"{'÷ (CPU)':>10}")  # fmt: skip
     for city_id, product in FAMILIES:
         starts, minutes = _stays(args.n)
         price_stays(city_id, product, starts[:1000], minutes[:1000])
         numba.set_num_threads(1)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         one = price_stays(city_id, product, starts, minutes)
         single = _rate(args.n, time.perf_counter() - t)
+        single_cpu = _rate(args.n, time.process_time() - c)
         numba.set_num_threads(threads)
         t = time.perf_counter()
         every = price_stays(city_id, product, starts, minutes)
@@ -60,24 +67,36 @@ def main(argv: list[str] | None = None) -> None:
         assert np.array_equal(one["price"], every["price"])
         city = load_city(city_id)
         moments = [datetime.fromtimestamp(int(s), UTC) for s in starts[: args.scalar_n]]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for m, mins in zip(moments, minutes[: args.scalar_n].tolist(), strict=True):
             quote_stay(city, product, m, minutes=mins)
         scalar = _rate(len(moments), time.perf_counter() - t)
-        t = time.perf_counter()
+        scalar_us = (time.process_time() - c) / len(moments) * 1e6
+        t, c = time.perf_counter(), time.process_time()
         for i in range(args.reference_n):
             r = ref.quote_stay(city, product, moments[i], minutes=int(minutes[i]))
             assert r.price == one["price"][i]
         reference = _rate(args.reference_n, time.perf_counter() - t)
+        reference_cpu = _rate(args.reference_n, time.process_time() - c)
         print(f"{city_id + '/' + product:<16}{single:>14,.0f}{multi:>16,.0f}{scalar:>12,.0f}"
-              f"{reference:>14,.0f}{multi / reference:>10,.0f}x")  # fmt: skip
+              f"{reference:>14,.0f}{multi / reference:>10,.0f}x"
+              f"{single_cpu:>17,.0f}{scalar_us:>15.1f}{reference_cpu:>12,.0f}"
+              f"{single_cpu / reference_cpu:>9,.0f}x")  # fmt: skip
     rng = np.random.default_rng(3)
     stops = rng.integers(0, 40, args.n)
     cats, classes = rng.integers(0, 3, args.n), rng.integers(0, 2, args.n)
     price_rides("tarnow", stops[:10], cats[:10], classes[:10])
+    numba.set_num_threads(1)
+    t, c = time.perf_counter(), time.process_time()
+    price_rides("tarnow", stops, cats, classes)
+    rides_one = _rate(args.n, time.perf_counter() - t)
+    rides_cpu = _rate(args.n, time.process_time() - c)
+    numba.set_num_threads(threads)
     t = time.perf_counter()
     price_rides("tarnow", stops, cats, classes)
-    print(f"{'tarnow/rides':<16}{'':>14}{_rate(args.n, time.perf_counter() - t):>16,.0f}")
+    rides_all = _rate(args.n, time.perf_counter() - t)
+    print(f"{'tarnow/rides':<16}{rides_one:>14,.0f}{rides_all:>16,.0f}{'':>12}{'':>14}{'':>11}"
+          f"{rides_cpu:>17,.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":

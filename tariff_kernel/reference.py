@@ -207,10 +207,12 @@ def _check_request(
 def _hourly(city, zone, product, start, window, minutes, end, amount, paid, common) -> StayQuote:
     if amount is not None:
         raise TariffError(f"product {product.id} sells whole hours, not an amount's worth")
-    if end is not None:
-        minutes = max(1, _ceil_div(int((end - start).total_seconds()), 60))
-    hours = _ceil_div(minutes or 60, 60)
     eff = max(start, window[0])
+    if end is not None:
+        # Hours are counted from the effective start: night hours before a carried-over
+        # purchase (NIS-11) are free and must not be sold.
+        minutes = max(1, _ceil_div(int((end - eff).total_seconds()), 60))
+    hours = _ceil_div(minutes or 60, 60)
     first_hour = paid // 60
     prices = [product.hour_price(first_hour + k) for k in range(hours)]
     if city.carry_over_remainder:

@@ -99,6 +99,16 @@ def test_nis11_saturday_afternoon_purchase_moves_to_monday() -> None:
     assert q.carried_over and q.start == nis(2026, 11, 30, 7)
 
 
+def test_nis11_carried_purchase_with_an_end_counts_hours_from_the_charging_start() -> None:
+    """NIS-11: a driver asking at 04:49 to park until 08:15 pays 07:00-09:00 (two hours),
+    not the free night hours before 07:00."""
+    q = quote_stay("nis", "9181", nis(2026, 2, 10, 4, 49), end=nis(2026, 2, 10, 8, 15))
+    assert q.carried_over
+    assert q.start == nis(2026, 2, 10, 7)
+    assert q.end == nis(2026, 2, 10, 9)
+    assert (q.price, q.minutes, q.exceeds_max_stay) == (6000 + 18000, 120, False)
+
+
 def test_nis11_night_purchase_counts_as_the_first_hour_of_the_next_morning() -> None:
     q = quote_stay("nis", "9180", nis(2026, 11, 24, 23, 15))
     assert (q.start, q.end) == (nis(2026, 11, 25, 7), nis(2026, 11, 25, 8))
