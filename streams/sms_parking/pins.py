@@ -1,11 +1,12 @@
 """Niš ticket PINs (NIS-6): unique per city, not guessable from other PINs, easy to read out.
 
 A PIN is a keyed pseudo-random permutation of a ticket number the engine hands out
-(`streams.runtime.engine.PartitionSequence`: `sequence * 64 + partition`, unique per city
-without coordination between workers). Because the map is a permutation of the whole
-10-digit space, two different ticket numbers can never give the same PIN; because it is
-keyed (HMAC-SHA256 rounds of a balanced Feistel network on two 5-digit halves), knowing
-any number of PINs tells nothing about the next one without the key.
+(`streams.runtime.engine.MessageNumbers`: `offset * 64 + partition` of the SMS in
+events.raw, unique without coordination between workers and the same when the SMS is
+processed again). Because the map is a permutation of the whole 12-digit space, two
+different ticket numbers can never give the same PIN; because it is keyed (HMAC-SHA256
+rounds of a balanced Feistel network on two 6-digit halves), knowing any number of PINs
+tells nothing about the next one without the key.
 
 The key comes from `PLATFORM_PIN_KEY` (production) or the development default below; the
 city id is mixed in so each city has its own permutation. Changing the key changes every
@@ -18,7 +19,7 @@ import hashlib
 import hmac
 import os
 
-PIN_DIGITS = 10
+PIN_DIGITS = 12
 _HALF = 10 ** (PIN_DIGITS // 2)
 _ROUNDS = 8
 DEV_KEY = "dev-only-pin-key-change-me"

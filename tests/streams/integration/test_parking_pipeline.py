@@ -133,6 +133,9 @@ def test_parking_day_on_real_kafka(
             sms("n2", "9181", "NI100AA", nis(9, 40)),
             sms("n3", "9181", "NI100AA", nis(10, 30)),
             sms("n4", "9182", "NI200BB", nis(9), PHONE_B),
+            # NIS-13: Friday 20:50 ends at 21:00; NIS-11: Sunday is carried to Monday 07:00.
+            sms("n7", "9181", "NI300CC", datetime(2026, 11, 27, 20, 50, tzinfo=BELGRADE)),
+            sms("n8", "9181", "NI400DD", datetime(2026, 11, 22, 11, 0, tzinfo=BELGRADE)),
             app(
                 "mobilet",
                 "parking.start",
@@ -173,8 +176,15 @@ def test_parking_day_on_real_kafka(
                 end=datetime(2026, 11, 25, 9, tzinfo=ROME),
             ),
         )
-        pipe.wait(lambda: {"n1", "n2", "n3", "n4", "m2", "z2"} <= set(pipe.outcomes()))
+        pipe.wait(lambda: {"n1", "n2", "n3", "n4", "n7", "n8", "m2", "z2"} <= set(pipe.outcomes()))
         outcomes = pipe.outcomes()
+        friday = pipe.validity("nis|plate|NI300CC|NI300CC")["entitlements"][0]
+        assert friday["valid_until"] == "2026-11-27T20:00:00Z"  # 21:00 in Niš
+        sunday = pipe.validity("nis|plate|NI400DD|NI400DD")["entitlements"][0]
+        assert (sunday["valid_from"], sunday["valid_until"]) == (
+            "2026-11-23T06:00:00Z",
+            "2026-11-23T07:00:00Z",
+        )
         assert outcomes["n2"]["outcome"] == "accepted" and outcomes["n2"]["facts"]["extension"]
         assert (outcomes["n3"]["outcome"], outcomes["n3"]["rule"]) == ("refused", "NIS-5")
         assert outcomes["z2"]["facts"]["capped"] is True  # ZCS-6
@@ -289,8 +299,15 @@ def test_killed_worker_restarts_from_changelogs_losing_and_duplicating_nothing(
         pipe.send(*events[half:])
         first.popen.kill()  # no goodbye: offsets and changelogs as they happen to be
         first.popen.wait(timeout=10)
-        run_worker(**overrides)
-        pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=90)
+        second = run_worker(**overrides)
+        try:
+            pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=90)
+        except AssertionError as failure:
+            missing = sorted(ids - set(pipe.outcomes()))
+            raise AssertionError(
+                f"{failure}; {len(missing)} events without outcome, e.g. "
+                f"{missing[:5]}\n{second.log()[-6000:]}"
+            ) from None
         pipe.drain(2.0)
         _same_as_replay(pipe, events)
     finally:

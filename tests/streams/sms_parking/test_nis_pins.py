@@ -6,8 +6,7 @@ import itertools
 
 import pytest
 
-from streams.runtime.engine import MAX_PARTITIONS, PartitionSequence
-from streams.runtime.replay import MemoryStore
+from streams.runtime.engine import MAX_PARTITIONS, MessageNumbers
 from streams.sms_parking.pins import (
     CAPACITY,
     PIN_DIGITS,
@@ -20,7 +19,7 @@ from streams.sms_parking.pins import (
 KEY = b"test-key"
 
 
-def test_nis6_pin_is_ten_digits_and_inverts_to_its_number() -> None:
+def test_nis6_pin_is_twelve_digits_and_inverts_to_its_number() -> None:
     for number in [0, 1, 2, 63, 64, 10**6, CAPACITY - 1]:
         pin = pin_for(number, "nis", KEY)
         assert len(pin) == PIN_DIGITS and pin.isdigit()
@@ -53,14 +52,21 @@ def test_nis9_operator_pin_with_spaces_is_normalised() -> None:
     assert normalise_pin("123 456-7890") == "1234567890"
 
 
-def test_nis6_ticket_numbers_are_unique_across_partitions_and_survive_in_the_store() -> None:
-    store = MemoryStore()
-    numbers = []
-    for partition in (0, 1, 5):
-        seq = PartitionSequence(store, "nis", partition)
-        numbers += [seq.next() for _ in range(50)]
-    again = PartitionSequence(store, "nis", 1)  # a new worker reads the stored counter
-    numbers.append(again.next())
-    assert len(set(numbers)) == len(numbers)
-    assert all(n % MAX_PARTITIONS in (0, 1, 5) for n in numbers)
-    assert PartitionSequence(store, "other", 0).next() == 0  # per city
+def test_nis6_ticket_numbers_come_from_the_message_position_once_per_event() -> None:
+    numbers = {
+        MessageNumbers(partition, offset).next()
+        for partition in (0, 1, MAX_PARTITIONS - 1)
+        for offset in range(200)
+    }
+    assert len(numbers) == 600  # distinct positions, distinct numbers
+    assert MessageNumbers(3, 7).next() == MessageNumbers(3, 7).next()  # re-processing
+    once = MessageNumbers(0, 0)
+    once.next()
+    with pytest.raises(RuntimeError):
+        once.next()
+    with pytest.raises(ValueError):
+        MessageNumbers(MAX_PARTITIONS, 0)
+
+
+def test_nis6_pin_reads_out_in_groups_of_four() -> None:
+    assert PIN_DIGITS == 12  # "4821 9376 0512": like a card number
