@@ -60,6 +60,7 @@ class Pipeline:
             group_id=f"{topics.prefix}reader",
         )
         self.records: dict[str, list[tuple[str | None, dict | None]]] = {n: [] for n in names}
+        self.workers: list = []  # their logs go into a failure's message
 
     def send(self, *events: Event) -> None:
         for event in events:
@@ -72,7 +73,8 @@ class Pipeline:
         deadline = time.monotonic() + timeout_s
         while not done():
             if time.monotonic() > deadline:
-                raise AssertionError(f"pipeline did not deliver in {timeout_s} s")
+                logs = "\n".join(w.log()[-4000:] for w in self.workers)
+                raise AssertionError(f"pipeline did not deliver in {timeout_s} s\n{logs}")
             for tp_records in self.consumer.poll(timeout_ms=500).values():
                 for rec in tp_records:
                     key = rec.key.decode() if rec.key is not None else None
@@ -118,13 +120,14 @@ def test_parking_day_on_real_kafka(
     run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
 ) -> None:
     prefix = f"{topic_prefix}parking{secrets.token_hex(2)}."
-    run_worker(
+    worker = run_worker(
         PLATFORM_TOPIC_PREFIX=prefix,
         PLATFORM_CONFIG_DIR=str(parking_config(tmp_path)),
         STREAMS_STORE="memory://",
         STREAMS_PARTITIONS="3",
     )
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe.workers = [worker]
     try:
         # NIS-4/5/6: buy, redelivered SMS, extension, third red-zone hour refused.
         pipe.send(
@@ -290,6 +293,7 @@ def test_killed_worker_restarts_from_changelogs_losing_and_duplicating_nothing(
     }
     first = run_worker(**overrides)
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe.workers = [first]
     events = _demo()
     half = len(events) // 2
     ids = {e.id for e in events}
@@ -299,15 +303,8 @@ def test_killed_worker_restarts_from_changelogs_losing_and_duplicating_nothing(
         pipe.send(*events[half:])
         first.popen.kill()  # no goodbye: offsets and changelogs as they happen to be
         first.popen.wait(timeout=10)
-        second = run_worker(**overrides)
-        try:
-            pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=90)
-        except AssertionError as failure:
-            missing = sorted(ids - set(pipe.outcomes()))
-            raise AssertionError(
-                f"{failure}; {len(missing)} events without outcome, e.g. "
-                f"{missing[:5]}\n{second.log()[-6000:]}"
-            ) from None
+        pipe.workers = [run_worker(**overrides)]
+        pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=90)
         pipe.drain(2.0)
         _same_as_replay(pipe, events)
     finally:
@@ -324,9 +321,9 @@ def test_two_workers_in_one_group_give_the_same_result_as_one(
         "STREAMS_STORE": "memory://",
         "STREAMS_PARTITIONS": "3",
     }
-    run_worker(**overrides)
-    run_worker(**overrides)
+    workers = [run_worker(**overrides), run_worker(**overrides)]
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe.workers = workers
     events = _demo()
     try:
         pipe.send(*events)
