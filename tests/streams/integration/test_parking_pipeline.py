@@ -69,7 +69,7 @@ class Pipeline:
             self.producer.send(self.topics.raw, key=key.encode(), value=event.to_json())
         self.producer.flush()
 
-    def wait(self, done: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    def wait(self, done: Callable[[], bool], timeout_s: float = 90.0) -> None:
         deadline = time.monotonic() + timeout_s
         while not done():
             if time.monotonic() > deadline:
