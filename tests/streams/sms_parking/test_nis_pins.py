@@ -73,8 +73,8 @@ def test_nis6_pin_reads_out_in_groups_of_four() -> None:
 
 
 def test_nis6_other_even_lengths_are_permutations_too() -> None:
-    codes = [pin_for(n, "hradec", KEY, 6) for n in range(capacity(6))]
-    assert len(set(codes)) == capacity(6) and all(len(c) == 6 for c in codes)
+    codes = [pin_for(n, "hradec", KEY, 4) for n in range(capacity(4))]
+    assert len(set(codes)) == capacity(4) and all(len(c) == 4 for c in codes)
     assert number_of(pin_for(12345, "hradec", KEY), "hradec", KEY) == 12345  # default 10
     with pytest.raises(ValueError):
         pin_for(1, "nis", KEY, 7)
