@@ -92,10 +92,14 @@ class BufferedTables:
         assert self.current is not None
         self.pending[(table, key)] = (value, partition, self.current)
 
-    def flush(self) -> list[Any]:
-        """Write the batch's state; returns the changelog sends to await before the batch
-        is acknowledged (else an offset commit could outrun a changelog write that a
-        crash then loses, and the events would be re-processed on stale state)."""
+    async def flush(self) -> None:
+        """Write the batch's state and wait until Kafka has its changelog records.
+
+        The batch is acknowledged (its offsets become committable) only after this: else
+        an offset commit could outrun a changelog write that a crash then loses. The
+        records are sent directly, not through Faust's `send_soon` buffer, whose flush at
+        commit time gives up after 0.1 s.
+        """
         sends = []
         for (table_name, key), (value, partition, event) in self.pending.items():
             _make_current(event)
@@ -103,12 +107,21 @@ class BufferedTables:
             if value is None:
                 if key in table.data:
                     del table.data[key]
-                sends.append(table.send_changelog(partition, key, None, value_serializer="raw"))
             else:
                 table.data[key] = value
-                sends.append(table.send_changelog(partition, key, value))
+            sent = await table.changelog_topic.send(
+                key=key,
+                value=value,
+                partition=partition,
+                key_serializer=table.key_serializer,
+                value_serializer="raw" if value is None else table.value_serializer,
+                callback=table._on_changelog_sent,  # RocksDB records the persisted offset
+                force=True,
+            )
+            sends.append(sent)
         self.pending.clear()
-        return sends
+        if sends:
+            await asyncio.gather(*sends)
 
 
 @app.agent(raw_topic)
@@ -135,9 +148,7 @@ async def process(stream: faust.StreamT) -> None:
             )
         if acks:
             await asyncio.gather(*acks)
-        changelog = buffer.flush()
-        if changelog:
-            await asyncio.gather(*changelog)
+        await buffer.flush()
 
 
 if settings.clock == "wall":

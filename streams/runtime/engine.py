@@ -41,8 +41,8 @@ from streams.contract.routing import TICK_KEY
 from streams.runtime.rules import Output, Step, SystemRules, ValidityRemoved
 
 TIMERS_TABLE = "timers"
-# Ticket numbers are `sequence * MAX_PARTITIONS + partition`: unique per city as long as
-# events.raw has at most this many partitions, whichever worker owns which partition.
+# Ticket numbers are `offset * MAX_PARTITIONS + partition` of the event in events.raw:
+# unique as long as events.raw has at most this many partitions.
 MAX_PARTITIONS = 64
 SEEN_WINDOW = timedelta(days=2)
 SEEN_MAX = 2000
@@ -100,24 +100,24 @@ def _minute(epoch: float) -> int:
     return math.floor(epoch / 60)
 
 
-class PartitionSequence:
-    """Per city and partition counter kept in the timers table (so in its changelog).
+class MessageNumbers:
+    """The ticket number of the event at `offset` of `partition` of `events.raw`.
 
-    Its write is buffered with the event's other state writes: an event processed again
-    after a crash gets the same numbers, and a number is never given to two events.
+    Derived from the message's position, never from stored state: a message processed
+    again after a crash (even one whose state writes were partly lost) gets the same
+    number, and two messages never share one. One number per event.
     """
 
-    def __init__(self, store: StateStore, city: str, partition: int) -> None:
+    def __init__(self, partition: int, offset: int) -> None:
         if not 0 <= partition < MAX_PARTITIONS:
             raise ValueError(f"ticket numbers need partition < {MAX_PARTITIONS}, got {partition}")
-        self.store, self.partition = store, partition
-        self.key = f"{city}|{partition}|sequence"
+        self.number: int | None = offset * MAX_PARTITIONS + partition
 
     def next(self) -> int:
-        current = self.store.get(TIMERS_TABLE, self.key)
-        n = int(current["next"]) if isinstance(current, dict) else 0
-        self.store.put(TIMERS_TABLE, self.key, {"next": n + 1}, self.partition)
-        return n * MAX_PARTITIONS + self.partition
+        if self.number is None:
+            raise RuntimeError("one ticket number per event")
+        number, self.number = self.number, None
+        return number
 
 
 class Engine:
@@ -171,10 +171,14 @@ class Engine:
         seen: dict[str, float] = envelope["seen"]
         if event.id in seen:
             self.counters.duplicates += 1
+            if envelope["wake"] is not None:
+                # A crash can lose the timer index write of a batch while keeping the
+                # owner's state; re-scheduling on redelivery repairs it (a no-op if present).
+                self._schedule(store, event.city, owner, msg.partition, envelope["wake"])
             return []
         rules = self.rules[system]
         if getattr(rules, "uses_ticket_numbers", False):
-            numbers = PartitionSequence(store, event.city, msg.partition)
+            numbers = MessageNumbers(msg.partition, msg.offset)
             step = rules.decide(envelope["state"], event, owner, numbers=numbers)
         else:
             step = rules.decide(envelope["state"], event, owner)

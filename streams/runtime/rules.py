@@ -45,8 +45,9 @@ class Step:
 
 
 class TicketNumbers(Protocol):
-    """Hands out numbers never handed out before in one city (see `Engine`): the base of
-    short ticket codes such as Niš PINs, unique without any coordination between workers."""
+    """A number no other event gets, the same each time this event is processed (see
+    `engine.MessageNumbers`): the base of short ticket codes such as Niš PINs, unique
+    without any coordination between workers."""
 
     def next(self) -> int: ...
 

@@ -20,7 +20,13 @@ from streams.replies import Replies
 from streams.runtime.rules import Output, Step, TicketNumbers, ValidityRemoved
 from streams.sms_parking import lockout, tickets, verdicts, warnings
 from streams.sms_parking.codes import ShortCode, short_codes
-from streams.sms_parking.pins import PinSpaceExhausted, normalise_pin, pin_for, pin_key
+from streams.sms_parking.pins import (
+    PIN_DIGITS,
+    PinSpaceExhausted,
+    normalise_pin,
+    pin_for,
+    pin_key,
+)
 from streams.sms_parking.stays import Purchase, Refusal, decide_purchase
 from tariff_kernel import TariffError, load_city
 
@@ -126,7 +132,7 @@ class SmsParkingRules:
                 return self._refusal(city, state, event, sms, plate, decision)
             if numbers is None:
                 raise RuntimeError("sms_parking needs ticket numbers from the engine")
-            pin = pin_for(numbers.next(), event.city, city.pin_key)
+            pin = pin_for(numbers.next(), event.city, city.pin_key, PIN_DIGITS)
         except (TariffError, PinSpaceExhausted) as failure:
             # NIS-8: we cannot sell now; the sender is told to pay another way.
             reply = _reply(city, event, sms.msisdn, "unavailable", "unavailable")

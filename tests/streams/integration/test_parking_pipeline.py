@@ -60,6 +60,7 @@ class Pipeline:
             group_id=f"{topics.prefix}reader",
         )
         self.records: dict[str, list[tuple[str | None, dict | None]]] = {n: [] for n in names}
+        self.workers: list = []  # their logs go into a failure's message
 
     def send(self, *events: Event) -> None:
         for event in events:
@@ -68,11 +69,12 @@ class Pipeline:
             self.producer.send(self.topics.raw, key=key.encode(), value=event.to_json())
         self.producer.flush()
 
-    def wait(self, done: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    def wait(self, done: Callable[[], bool], timeout_s: float = 90.0) -> None:
         deadline = time.monotonic() + timeout_s
         while not done():
             if time.monotonic() > deadline:
-                raise AssertionError(f"pipeline did not deliver in {timeout_s} s")
+                logs = "\n".join(w.log()[-4000:] for w in self.workers)
+                raise AssertionError(f"pipeline did not deliver in {timeout_s} s\n{logs}")
             for tp_records in self.consumer.poll(timeout_ms=500).values():
                 for rec in tp_records:
                     key = rec.key.decode() if rec.key is not None else None
@@ -118,13 +120,14 @@ def test_parking_day_on_real_kafka(
     run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
 ) -> None:
     prefix = f"{topic_prefix}parking{secrets.token_hex(2)}."
-    run_worker(
+    worker = run_worker(
         PLATFORM_TOPIC_PREFIX=prefix,
         PLATFORM_CONFIG_DIR=str(parking_config(tmp_path)),
         STREAMS_STORE="memory://",
         STREAMS_PARTITIONS="3",
     )
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe.workers = [worker]
     try:
         # NIS-4/5/6: buy, redelivered SMS, extension, third red-zone hour refused.
         pipe.send(
@@ -133,6 +136,9 @@ def test_parking_day_on_real_kafka(
             sms("n2", "9181", "NI100AA", nis(9, 40)),
             sms("n3", "9181", "NI100AA", nis(10, 30)),
             sms("n4", "9182", "NI200BB", nis(9), PHONE_B),
+            # NIS-13: Friday 20:50 ends at 21:00; NIS-11: Sunday is carried to Monday 07:00.
+            sms("n7", "9181", "NI300CC", datetime(2026, 11, 27, 20, 50, tzinfo=BELGRADE)),
+            sms("n8", "9181", "NI400DD", datetime(2026, 11, 22, 11, 0, tzinfo=BELGRADE)),
             app(
                 "mobilet",
                 "parking.start",
@@ -173,8 +179,15 @@ def test_parking_day_on_real_kafka(
                 end=datetime(2026, 11, 25, 9, tzinfo=ROME),
             ),
         )
-        pipe.wait(lambda: {"n1", "n2", "n3", "n4", "m2", "z2"} <= set(pipe.outcomes()))
+        pipe.wait(lambda: {"n1", "n2", "n3", "n4", "n7", "n8", "m2", "z2"} <= set(pipe.outcomes()))
         outcomes = pipe.outcomes()
+        friday = pipe.validity("nis|plate|NI300CC|NI300CC")["entitlements"][0]
+        assert friday["valid_until"] == "2026-11-27T20:00:00Z"  # 21:00 in Niš
+        sunday = pipe.validity("nis|plate|NI400DD|NI400DD")["entitlements"][0]
+        assert (sunday["valid_from"], sunday["valid_until"]) == (
+            "2026-11-23T06:00:00Z",
+            "2026-11-23T07:00:00Z",
+        )
         assert outcomes["n2"]["outcome"] == "accepted" and outcomes["n2"]["facts"]["extension"]
         assert (outcomes["n3"]["outcome"], outcomes["n3"]["rule"]) == ("refused", "NIS-5")
         assert outcomes["z2"]["facts"]["capped"] is True  # ZCS-6
@@ -280,6 +293,7 @@ def test_killed_worker_restarts_from_changelogs_losing_and_duplicating_nothing(
     }
     first = run_worker(**overrides)
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe.workers = [first]
     events = _demo()
     half = len(events) // 2
     ids = {e.id for e in events}
@@ -289,7 +303,7 @@ def test_killed_worker_restarts_from_changelogs_losing_and_duplicating_nothing(
         pipe.send(*events[half:])
         first.popen.kill()  # no goodbye: offsets and changelogs as they happen to be
         first.popen.wait(timeout=10)
-        run_worker(**overrides)
+        pipe.workers = [run_worker(**overrides)]
         pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=90)
         pipe.drain(2.0)
         _same_as_replay(pipe, events)
@@ -307,9 +321,9 @@ def test_two_workers_in_one_group_give_the_same_result_as_one(
         "STREAMS_STORE": "memory://",
         "STREAMS_PARTITIONS": "3",
     }
-    run_worker(**overrides)
-    run_worker(**overrides)
+    workers = [run_worker(**overrides), run_worker(**overrides)]
     pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe.workers = workers
     events = _demo()
     try:
         pipe.send(*events)

@@ -15,6 +15,7 @@ from streams.contract import Event, make_event, validity_key
 from streams.runtime.replay import Published, Replay
 from streams.sms_parking import make_rules, service_unavailable_reply
 from streams.sms_parking.codes import ShortCode
+from streams.sms_parking.pins import PIN_DIGITS
 from streams.sms_parking.rules import SmsCity, SmsParkingRules
 from tariff_kernel import load_city
 
@@ -115,7 +116,7 @@ def test_nis6_confirmation_has_plate_zone_amount_pin_and_keep_reminder() -> None
     facts = accepted(out)
     (reply,) = out.notifications
     pin = facts["pin"]
-    assert pin.isdigit() and len(pin) == 10
+    assert pin.isdigit() and len(pin) == PIN_DIGITS
     zone_name = NIS.zones[zone_of("9181")].name
     for part in ("NI123AB", zone_name, "60", pin, "10:00"):
         assert part in reply.text, (part, reply.text)
@@ -323,7 +324,7 @@ def test_nis9_ticket_without_verdict_is_confirmed_when_the_window_passes() -> No
 def test_nis9_verdict_with_unknown_pin_is_refused_and_changes_nothing() -> None:
     r = replay()
     accepted(r.feed(sms("9182", "NI21AB", local(24, 9))))
-    out = r.feed(verdict("NI21AB", "0000000000", False, local(24, 9, 3)))
+    out = r.feed(verdict("NI21AB", "000000000000", False, local(24, 9, 3)))
     assert refused(out).rule == "NIS-9" and out.ledger == []
     assert tickets_of(r, "NI21AB")[0].state == "provisional"
 
@@ -407,3 +408,14 @@ def test_nis9_verdict_reaches_the_plate_state_whatever_the_partitioning(partitio
     facts = accepted(r.feed(sms("9181", "NI29AB", local(24, 9))))
     r.feed(verdict("NI29AB", facts["pin"], False, local(24, 9, 2)))
     assert tickets_of(r, "NI29AB")[0].state == "revoked"
+
+
+def test_nis10_redelivery_restores_a_warning_timer_lost_in_a_crash() -> None:
+    """A crash may keep the plate's state but lose the timer index write of its batch;
+    the redelivered SMS (a duplicate) schedules the warning again, and it fires once."""
+    r = replay(partitions=1)
+    accepted(r.feed(sms("9182", "NI30AB", local(24, 9), event_id="lost-1")))
+    r.store.tables["timers"].clear()  # the lost write
+    r.feed(sms("9182", "NI30AB", local(24, 9), event_id="lost-1"))
+    (warning,) = r.feed(tick(local(24, 9, 55)), tick(local(24, 9, 56))).notifications
+    assert warning.kind == "warning"
