@@ -5,8 +5,9 @@ A ticket is one issued product: `{"id", "code", "product", "name", "channel", "p
 
 Ticket codes: the same keyed permutation as Niš PINs (`streams.sms_parking.pins`, one
 concept in one place) applied to a ticket number the engine hands out per city
-(`PartitionSequence`): unique per city without coordination, not guessable without the
-key, 10 digits an inspector can type. The phone keeps current tickets and recent ones
+(`MessageNumbers`: the order message's partition and offset): unique per city without
+coordination, the same when a message is processed again, not guessable without the key,
+12 digits an inspector can type (in groups of four). The phone keeps current tickets and recent ones
 (`RECENT` after they end) so an inspector also gets "expired at ..." answers.
 """
 
@@ -17,14 +18,16 @@ from typing import Any
 
 from streams.contract import Entitlement, ValidityRecord, validity_key
 from streams.parking_time import at, iso
-from streams.sms_parking.pins import normalise_pin, pin_for
+from streams.sms_parking.pins import PIN_DIGITS, normalise_pin, pin_for
 
 RECENT = timedelta(hours=24)
+# Message positions (offset * 64 + partition) fill 10 digits within a year: use 12, as Niš.
+CODE_DIGITS = PIN_DIGITS
 
 
 def ticket_code(number: int, city: str, key: bytes) -> str:
     """HKR-9: the code printed in the ticket SMS for engine ticket number `number`."""
-    return pin_for(number, city, key)
+    return pin_for(number, city, key, digits=CODE_DIGITS)
 
 
 def normalise_code(text: str) -> str:

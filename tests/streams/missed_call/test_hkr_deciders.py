@@ -115,11 +115,11 @@ def test_hkr7_suspended_registration_orders_nothing_by_call() -> None:
     assert refuse_call_order(suspended, [], 1500, T0, 5, LIMIT).template == "suspended"
 
 
-def test_hkr9_ticket_codes_are_ten_digits_unique_and_not_sequential() -> None:
+def test_hkr9_ticket_codes_are_twelve_digits_unique_and_not_sequential() -> None:
     key = b"test-key"
     codes = [ticket_code(n, "hradec", key) for n in range(5000)]
     assert len(set(codes)) == 5000
-    assert all(len(c) == 10 and c.isdigit() for c in codes)
+    assert all(len(c) == 12 and c.isdigit() for c in codes)
     # Consecutive ticket numbers give unrelated codes: no code is its neighbour plus one.
     assert sum(int(b) - int(a) == 1 for a, b in itertools.pairwise(codes)) == 0
     assert ticket_code(7, "hradec", key) != ticket_code(7, "nis", key)
