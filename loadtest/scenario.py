@@ -4,8 +4,10 @@ A scenario names the run's defaults (seed, simulated start, clock, rate, duratio
 a shared arrival profile (relative intensity per local hour and weekday) and one table per
 city with its arrival rate, population, channel mix, durations, error rates and the city
 facts the generator needs (short codes, zones, products, lines). The city facts live here
-until the tariff kernel's city configs are on main; they are the same numbers as the
-configs (RULES.md NIS-2, HKR-1/2, ...), restated in the load test's own words.
+(short codes, zones, ticket numbers, SMS keywords) come from the product's city
+configs are read through `cityfacts.city_facts` (the tariff kernel's `load_city`); a
+scenario only weights them (`mix` tables) and adds what no config holds (bus lines, rates,
+error shares). A weight for a short code, product or zone the config lacks is an error.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
+from loadtest.cityfacts import CityFacts, city_facts
 
-SYSTEMS = ("sms_parking", "missed_call", "card_fare", "app_parking")
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
 
 class ScenarioError(ValueError):
@@ -47,6 +49,7 @@ class CityModel:
     population: int  # distinct people (plates, phones, cards, accounts)
     regulars: int  # the first `regulars` of them come back often
     repeat_share: float  # share of arrivals drawn from the regulars
+    facts: CityFacts
     params: dict[str, Any] = field(default_factory=dict)
 
     def get(self, *path: str, default: Any = None) -> Any:
@@ -80,6 +83,30 @@ class Scenario:
 
     def systems(self) -> dict[str, str]:
         return {c.id: c.system for c in self.cities.values()}
+
+
+def _mixable(facts: CityFacts) -> set[str]:
+    """What a city's `mix` table may weight: short codes, ticket numbers or zones."""
+    if facts.system == "sms_parking":
+        return set(facts.sms_codes)
+    if facts.system == "missed_call":
+        return set(facts.ticket_numbers)
+    if facts.system == "app_parking":
+        return set(facts.zones)
+    return set()
+
+
+def _check_mix(mix: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(mix, dict):
+        raise ScenarioError(f"{where}: mix must be a table of weights")
+    unknown = sorted(set(map(str, mix)) - allowed)
+    if unknown:
+        raise ScenarioError(
+            f"{where}: mix names {unknown}, which the city config does not have "
+            f"(it has {sorted(allowed)})"
+        )
+    if any(float(w) < 0 for w in mix.values()):
+        raise ScenarioError(f"{where}: mix weights must not be negative")
 
 
 def _need(table: dict[str, Any], key: str, where: str) -> Any:
@@ -134,13 +161,21 @@ def parse_scenario(raw: dict[str, Any], path: Path | None = None) -> Scenario:
     cities: dict[str, CityModel] = {}
     for city_id, table in _need(raw, "cities", where).items():
         cw = f"{where} [cities.{city_id}]"
-        system = _need(table, "system", cw)
-        if system not in SYSTEMS:
-            raise ScenarioError(f"{cw}: unknown system {system!r}")
+        try:
+            facts = city_facts(city_id)
+        except Exception as exc:  # the kernel's TariffError or a missing config section
+            raise ScenarioError(f"{cw}: no usable city config ({exc})") from None
+        for key in ("system", "timezone"):
+            if key in table and table[key] != getattr(facts, key):
+                raise ScenarioError(
+                    f"{cw}: {key} {table[key]!r} differs from the city config's "
+                    f"{getattr(facts, key)!r}"
+                )
         population = int(_need(table, "population", cw))
         regulars = int(table.get("regulars", max(1, population // 10)))
         if population < 1 or not 1 <= regulars <= population:
             raise ScenarioError(f"{cw}: need 1 <= regulars <= population")
+        _check_mix(table.get("mix", {}), _mixable(facts), cw)
         known = {
             "system",
             "timezone",
@@ -151,12 +186,13 @@ def parse_scenario(raw: dict[str, Any], path: Path | None = None) -> Scenario:
         }
         cities[city_id] = CityModel(
             id=city_id,
-            system=system,
-            timezone=_need(table, "timezone", cw),
+            system=facts.system,
+            timezone=facts.timezone,
             arrivals_per_hour=float(_need(table, "arrivals_per_hour", cw)),
             population=population,
             regulars=regulars,
             repeat_share=_fraction(table.get("repeat_share", 0.5), f"{cw} repeat_share"),
+            facts=facts,
             params={k: v for k, v in table.items() if k not in known},
         )
     if not cities:

@@ -30,6 +30,8 @@ class Memory:
     counters: dict[int, int] = field(default_factory=dict)  # card transaction counters
     visits: dict[int, int] = field(default_factory=dict)
     plates: dict[int, set[str]] = field(default_factory=dict)  # ZCS saved plates
+    spent: dict[int, int] = field(default_factory=dict)  # Hradec total per registration
+    busy_until: dict[int, datetime] = field(default_factory=dict)  # last event of a session
 
 
 @dataclass
@@ -53,8 +55,19 @@ class Session:
 
     def weighted(self, table: dict[str, Any], key: str = "weight") -> str:
         names = list(table)
-        weights = [float(v[key]) if isinstance(v, dict) else float(v) for v in table.values()]
+        weights = [
+            float(v.get(key, 1.0)) if isinstance(v, dict) else float(v) for v in table.values()
+        ]
         return self.rng.choices(names, weights)[0]
+
+    def mixed(self, choices: list[str] | tuple[str, ...]) -> str:
+        """One of `choices` (from the city config) weighted by the scenario's `mix` table;
+        a choice the table leaves out is never drawn, no table means uniform."""
+        mix = self.city.get("mix", default={}) or {}
+        if not mix:
+            return self.rng.choice(sorted(choices))
+        table = {str(k): float(v) for k, v in mix.items() if str(k) in choices}
+        return self.weighted(table)
 
     def chance(self, name: str) -> bool:
         return self.rng.random() < float(self.city.get(name, default=0.0))
@@ -68,18 +81,17 @@ def seconds(s: float) -> timedelta:
 
 
 def nis_session(s: Session) -> None:
-    codes: dict[str, dict[str, Any]] = s.city.get("codes")
+    codes = s.city.facts.sms_codes
     operators = s.city.get("operators", default={"op": 1.0})
     operator = s.weighted(operators)
-    code = s.weighted(codes)
-    spec = codes[code]
+    code = codes[s.mixed(tuple(codes))]
     plate = s.person.plate
 
     def sms(at: datetime, text: str) -> None:
         s.emit(
             "sms.received",
             at,
-            {"msisdn": s.person.phone, "to": code, "text": text, "operator": operator},
+            {"msisdn": s.person.phone, "to": code.number, "text": text, "operator": operator},
         )
 
     if s.chance("unreadable"):
@@ -88,16 +100,15 @@ def nis_session(s: Session) -> None:
         return
     shown = plate
     if s.chance("lowercase_or_spaced"):
-        shown = f"{plate[:2].lower()} {plate[2:5]} {plate[5:]}"
-    if not spec.get("hourly", True):
+        shown = f"{plate[:2].lower()} {plate[2:5]} {plate[5:]}"  # NIS-1: still readable
+    if code.day_ticket:
         s.kinds.append("day_ticket")  # NIS-14
         sms(s.at, shown)
         return
-    max_hours = int(spec.get("max_hours", 1))
     wanted = int(s.weighted(s.city.get("hours_wanted", default={"1": 1.0})))
-    hours = min(wanted, max_hours)
+    hours = min(wanted, code.max_hours)
     if s.chance("over_max"):
-        hours = max_hours + 1  # NIS-5: the extra hour is refused
+        hours = code.max_hours + 1  # NIS-5: the extra hour is refused
         s.kinds.append("over_max")
     sms(s.at, shown)
     s.kinds.append("hour")
@@ -117,9 +128,9 @@ def nis_session(s: Session) -> None:
 
 
 def hradec_session(s: Session) -> None:
-    service = str(s.city.get("service_number", default="90230"))
-    products: dict[str, dict[str, Any]] = s.city.get("products")
+    facts = s.city.facts
     phone = s.person.phone
+    operator = s.weighted(s.city.get("operators", default={"o2": 1.0}))
     t = s.at
     idx = s.person.index
 
@@ -127,40 +138,54 @@ def hradec_session(s: Session) -> None:
         s.emit("call.missed", at, {"msisdn": phone, "to": to})
 
     def sms(at: datetime, text: str) -> None:
-        s.emit("sms.received", at, {"msisdn": phone, "to": service, "text": text, "operator": "o2"})
+        data = {"msisdn": phone, "to": facts.sms_number, "text": text, "operator": operator}
+        s.emit("sms.received", at, data)
+
+    def order(at: datetime) -> None:
+        number = s.mixed(facts.ticket_numbers)
+        price = facts.ticket_prices.get(number, 0)
+        spent = s.memory.spent.get(idx, 0)
+        if facts.registration_limit and spent + price > facts.registration_limit:
+            # HKR-7: the limit is near; a careful passenger renews before ordering on.
+            sms(at, facts.confirm_keyword)
+            s.kinds.append("renewal")
+            at += seconds(s.rng.uniform(5, 30))
+            spent = 0
+        s.memory.spent[idx] = spent + price
+        call(at, number)
 
     if s.chance("help"):
-        sms(t, str(s.city.get("help_text", default="HELP HKR")))
+        sms(t, facts.help_keyword)  # HKR-4
         s.kinds.append("help")
         return
-    if s.chance("sms_order"):
-        # HKR-8: bought by SMS keyword, not subject to 1+4 or registration.
-        product = s.weighted(products)
-        sms(t, str(products[product]["keyword"]))
+    if s.chance("sms_order") and facts.sms_keywords:
+        # HKR-8: bought by SMS keyword, not subject to 1+4, the limit or registration.
+        sms(t, facts.sms_keywords[s.mixed(tuple(facts.sms_keywords))])
         s.kinds.append("sms_order")
         return
     if idx not in s.memory.registered:
         if s.chance("unregistered_order"):
-            call(t, s.weighted(products))  # HKR-3: refused, told how to register
+            call(t, s.mixed(facts.ticket_numbers))  # HKR-3: refused, told how to register
             s.kinds.append("unregistered_order")
             return
-        call(t, str(s.city.get("registration_number", default="910301000")))
+        call(t, facts.registration_number)  # HKR-1
         t += seconds(s.rng.uniform(15, 90))
-        sms(t, str(s.city.get("confirm_text", default="ANO HKR")))
+        sms(t, facts.confirm_keyword)
         t += seconds(s.rng.uniform(5, 60))
         s.memory.registered.add(idx)
+        s.memory.spent[idx] = 0
         s.kinds.append("registration")
     if s.chance("pocket_burst"):
-        # HKR-6: six orders within a minute; five valid at once is the limit.
-        for _ in range(6):
-            call(t, s.weighted(products))
+        # HKR-6: one more order than may be valid at once, all within a few minutes.
+        for _ in range(facts.max_valid_tickets + 1):
+            order(t)
             t += seconds(s.rng.uniform(3, 10))
         s.kinds.append("sixth_order")
         return
-    call(t, s.weighted(products))
+    order(t)
     s.kinds.append("order")
     if s.chance("stop"):
-        sms(t + timedelta(minutes=s.rng.uniform(1, 30)), str(s.city.get("stop_text")))
+        sms(t + timedelta(minutes=s.rng.uniform(1, 30)), facts.stop_keyword)
         s.memory.registered.discard(idx)  # HKR-5
         s.kinds.append("stop")
 
@@ -211,10 +236,13 @@ def tarnow_session(s: Session) -> None:
         s.emit("card.transfer", t, {"card_id": card, "validator_id": validator, "amount": amount})
         t += seconds(s.rng.uniform(10, 40))
         s.kinds.append("epurse_topup")
-    # A trip is one vehicle run; its id names the line, bus and departure hour.
-    trip = f"{line}-{bus:02d}-{t:%Y%m%d%H}"
     board = s.rng.randrange(0, stops - 1)
     exit_ = s.rng.randrange(board + 1, stops)
+    per_stop = float(s.city.get("minutes_per_stop", default=1.5))
+    # A trip is one run of a bus from its first stop: line, bus and departure minute, so
+    # passengers boarding the same bus at later stops share the trip (TRN-2).
+    departure = t - timedelta(minutes=board * per_stop)
+    trip = f"{line}-{bus:02d}-{departure:%Y%m%d%H%M}"
     common = {
         "card_id": card,
         "validator_id": validator,
@@ -225,6 +253,7 @@ def tarnow_session(s: Session) -> None:
     counter = _next_counter(s)
     if s.chance("group"):
         count = s.rng.randint(1, 4)
+        co_passengers = [c for c in s.city.facts.rider_categories if c != "statutory_reduced"]
         s.emit(
             "card.group",
             t,
@@ -234,7 +263,7 @@ def tarnow_session(s: Session) -> None:
                 "counter": counter,
                 "include_self": True,
                 "tickets": [
-                    {"entitlement": s.rng.choice(["normal", "local_reduced"]), "count": count}
+                    {"entitlement": s.rng.choice(co_passengers or ["normal"]), "count": count}
                 ],
             },
         )
@@ -250,7 +279,7 @@ def tarnow_session(s: Session) -> None:
                 {**common, "stop_seq": board, "counter": counter},
             )
             s.kinds.append("repeated_tap")
-    ride = timedelta(minutes=(exit_ - board) * float(s.city.get("minutes_per_stop", default=1.5)))
+    ride = timedelta(minutes=(exit_ - board) * per_stop)
     if s.chance("card_check"):
         s.emit("card.check", t + ride / 2, {"card_id": card, "validator_id": validator})
         s.kinds.append("card_check")  # TRN-7
@@ -266,10 +295,6 @@ def tarnow_session(s: Session) -> None:
 
 
 # --- moBILET and ZCS: app parking ------------------------------------------------------
-
-
-def _zones(s: Session) -> list[str]:
-    return list(s.city.get("zones", default=["A"]))
 
 
 def _maybe_topup(s: Session, t: datetime) -> datetime:
@@ -304,7 +329,9 @@ def _maybe_topup(s: Session, t: datetime) -> datetime:
 def mobilet_session(s: Session) -> None:
     t = s.at
     account = s.person.account_id
-    payment = s.weighted(s.city.get("payments", default={"wallet": 1.0}))
+    weights = s.city.get("payments", default={}) or {}
+    # MOB-1: only what the city config offers; the scenario weights it.
+    payment = s.weighted({p: float(weights.get(p, 1.0)) for p in s.city.facts.payments})
     if payment == "wallet":
         t = _maybe_topup(s, t)
     max_minutes = int(s.rng.choice(s.city.get("max_minutes", default=[60])))
@@ -314,7 +341,7 @@ def mobilet_session(s: Session) -> None:
         {
             "account_id": account,
             "plate": s.person.plate,
-            "zone": s.rng.choice(_zones(s)),
+            "zone": s.mixed(s.city.facts.zones),
             "payment": payment,
             "max_minutes": max_minutes,
         },
@@ -355,7 +382,7 @@ def zcs_session(s: Session) -> None:
     data: dict[str, Any] = {
         "account_id": account,
         "plate": plate,
-        "zone": s.rng.choice(_zones(s)),
+        "zone": s.mixed(s.city.facts.zones),
         "payment": "wallet",
         "end": (t + timedelta(minutes=minutes)).isoformat(),
     }

@@ -25,6 +25,7 @@ from loadtest.sessions import Memory, Session, builder_for, population_for
 from streams.contract import Event, make_event
 
 MAX_HOURS_WITHOUT_ARRIVALS = 24 * 8
+REDRAWS = 8  # tries to find someone not already in a session; then the arrival is lost
 
 
 class _CityStream:
@@ -88,6 +89,8 @@ class Traffic:
         }
         self.kinds: Counter[str] = Counter()  # what the sessions meant to cause, by city:kind
         self.sessions: Counter[str] = Counter()
+        self.arrivals: Counter[str] = Counter()
+        self.lost: Counter[str] = Counter()  # arrivals with nobody free to arrive
         self._ids = itertools.count()
         self._seq = itertools.count()
         self._pending: list[tuple[datetime, int, Event]] = []
@@ -102,7 +105,18 @@ class Traffic:
 
     def _arrive(self, at: datetime, city: str) -> None:
         stream = self.streams[city]
-        person = stream.population.draw(stream.rng)
+        self.arrivals[city] += 1
+        busy = stream.memory.busy_until
+        # One session at a time per person: a card on a bus does not board another one,
+        # a plate being paid for is not paid for again by a second "arrival".
+        for _ in range(REDRAWS):
+            person = stream.population.draw(stream.rng)
+            if busy.get(person.index, at) <= at:
+                break
+        else:
+            self.lost[city] += 1
+            self._schedule_next(at, city)
+            return
         session = Session(
             city=stream.model,
             rng=stream.rng,
@@ -118,7 +132,12 @@ class Traffic:
             self.kinds[f"{city}:{kind}"] += 1
         for event in session.events:
             heapq.heappush(self._pending, (event.time, next(self._seq), event))
-        following = stream.next_arrival(at)
+        if session.events:
+            busy[person.index] = max(e.time for e in session.events)
+        self._schedule_next(at, city)
+
+    def _schedule_next(self, at: datetime, city: str) -> None:
+        following = self.streams[city].next_arrival(at)
         if following is not None:
             heapq.heappush(self._arrivals, (following, next(self._seq), city))
 
