@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--verify-outcomes", action="store_true", help="count this run's outcome records"
     )
+    run.add_argument(
+        "--no-operator",
+        action="store_true",
+        help="do not answer Niš SMS sales with operator verdicts (NIS-9)",
+    )
     run.add_argument("--pid", type=_pid, action="append", default=[], help="NAME=PID to watch")
     run.add_argument("--out", type=Path, default=Path("results"))
     run.add_argument("--no-progress", action="store_true")
@@ -127,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
             pids=dict(args.pid),
             verify_outcomes=args.verify_outcomes,
+            operator=not args.no_operator,
         )
         report, folder = run_load(options)
         print_summary(report, folder)

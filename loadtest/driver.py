@@ -60,6 +60,8 @@ class DriveState:
     exhausted: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     markers_in: queue.Queue[Marker] = field(default_factory=queue.Queue)
+    injected: queue.Queue[Event] = field(default_factory=queue.Queue)  # e.g. verdicts
+    injected_sent: int = 0
     held: Event | None = None  # wall clock: the next event, not due yet
 
     def elapsed(self) -> float:
@@ -77,6 +79,18 @@ def _send_markers(state: DriveState, sink: Sink, now: datetime) -> None:
         sink.flush(5.0)
         state.markers += 1
         sent_cb(event, time.monotonic())
+
+
+def send_injected(state: DriveState, sink: Sink) -> None:
+    """Events made during the run by someone answering the pipeline (operator verdicts)."""
+    while True:
+        try:
+            event = state.injected.get_nowait()
+        except queue.Empty:
+            return
+        sink.send(event)
+        state.sent += 1
+        state.injected_sent += 1
 
 
 def drive(
@@ -101,6 +115,7 @@ def drive(
             if clock == "wall":
                 now = datetime.now(UTC)
             _send_markers(state, sink, now)
+            send_injected(state, sink)
             if clock == "wall":
                 if not _send_due_wall(events, sink, state, duration_s):
                     break

@@ -34,6 +34,7 @@ class LagProbe:
         self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="loadtest-lag")
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="loadtest-lag")
         self._partitions: list[Any] = []
+        self.last_error: str | None = None
 
     def _topic_partitions(self) -> list[Any]:
         from kafka import TopicPartition
@@ -51,9 +52,12 @@ class LagProbe:
         ends = self.consumer.end_offsets(partitions)
         starts = self.consumer.beginning_offsets(partitions)
         try:
-            committed = self.admin.list_consumer_group_offsets(self.group, partitions=partitions)
-        except Exception:
+            # kafka-python 3: one OffsetFetch for {group: partitions}
+            committed = self.admin.list_group_offsets({self.group: partitions}).get(self.group, {})
+            self.last_error = None
+        except Exception as exc:  # no such group yet: nothing committed
             committed = {}
+            self.last_error = repr(exc)
         end_total = sum(ends.values())
         done_total = 0
         for tp in partitions:

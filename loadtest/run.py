@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest.driver import DriveState, RateSchedule, drive
+from loadtest.driver import DriveState, RateSchedule, drive, send_injected
 from loadtest.measure import (
     FreshnessProbe,
     LagProbe,
@@ -32,6 +32,7 @@ from loadtest.measure import (
     api_visibility,
     discover_pids,
 )
+from loadtest.operator import OperatorDesk
 from loadtest.report import build_report, results_folder, summary_table, write_report
 from loadtest.scenario import Scenario
 from loadtest.sinks import ApiSink, KafkaSink, Sink
@@ -68,6 +69,7 @@ class RunOptions:
     progress: bool = True
     pids: dict[str, int] = field(default_factory=dict)
     verify_outcomes: bool = False
+    operator: bool = True  # answer Niš SMS sales with operator verdicts (NIS-9)
 
 
 def issue_token(role: str, subject: str = "loadtest") -> str:
@@ -214,13 +216,26 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         start = datetime.now(UTC)
         scale = scale_for_rate(sc, rate, start, cities) if rate > 0 else 1.0
         traffic = Traffic(
-            sc, start=start, seed=seed, id_prefix=id_prefix, scale=scale, cities=cities
+            sc,
+            start=start,
+            seed=seed,
+            id_prefix=id_prefix,
+            scale=scale,
+            cities=cities,
+            track_sms_senders=opts.operator,
         )
         events = iter(traffic)
     else:
         start = sc.start
         scale = 1.0
-        traffic = Traffic(sc, start=start, seed=seed, id_prefix=id_prefix, cities=cities)
+        traffic = Traffic(
+            sc,
+            start=start,
+            seed=seed,
+            id_prefix=id_prefix,
+            cities=cities,
+            track_sms_senders=opts.operator,
+        )
         events = with_ticks(traffic, cities, start, sc.tick_seconds, id_prefix=id_prefix)
 
     if opts.target == "kafka":
@@ -303,6 +318,24 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
             if state.stop.wait(probe.interval_s):
                 return
 
+    reject_share = {
+        c: float(sc.cities[c].get("operator_rejects", default=0.0))
+        for c in cities
+        if systems[c] == "sms_parking"
+    }
+    desk: OperatorDesk | None = None
+    if opts.operator and reject_share:
+        desk = OperatorDesk(
+            opts.bootstrap,
+            topics.outcomes,
+            traffic.sms_senders,
+            state.injected.put,
+            reject_share=reject_share,
+            id_prefix=id_prefix,
+            seed=seed,
+        )
+        desk.start()
+
     officers_out = Path(tempfile.mkdtemp(prefix="loadtest-officers-")) / "officers.json"
     officers_proc = _start_officers(opts, duration_s, officers_out)
 
@@ -327,6 +360,12 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
     except KeyboardInterrupt:
         state.stop.set()
     sending_s = state.elapsed()
+    if desk is not None:
+        # Verdicts already made still go out; sales the worker answers from here on get
+        # none (the report counts what was sent).
+        desk.stop()
+        send_injected(state, sink)
+        sink.flush()
     state.done = True
     state.stop.set()  # the freshness loop sends no new marker from here on
     drain: dict[str, Any] = {}
@@ -381,6 +420,11 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         "generated": state.sent,
         "ticks": state.ticks,
         "markers": state.markers,
+        "operator_verdicts": {
+            "accepted": desk.accepted if desk else 0,
+            "rejected": desk.rejected if desk else 0,
+            "sent": state.injected_sent,
+        },
         "data_events": data_events,
         "by_type": dict(sink.by_type),
         "sessions_by_city": by_city,

@@ -72,6 +72,7 @@ class Traffic:
         scale: float = 1.0,
         cities: Iterable[str] | None = None,
         source: str = "urn:loadtest",
+        track_sms_senders: bool = False,
     ) -> None:
         self.scenario = scenario
         self.start = start or scenario.start
@@ -91,6 +92,9 @@ class Traffic:
         self.sessions: Counter[str] = Counter()
         self.arrivals: Counter[str] = Counter()
         self.lost: Counter[str] = Counter()  # arrivals with nobody free to arrive
+        # SMS parking sales by event id -> sender, for the operator's verdicts (NIS-9)
+        self.track_sms_senders = track_sms_senders
+        self.sms_senders: dict[str, str] = {}
         self._ids = itertools.count()
         self._seq = itertools.count()
         self._pending: list[tuple[datetime, int, Event]] = []
@@ -132,6 +136,10 @@ class Traffic:
             self.kinds[f"{city}:{kind}"] += 1
         for event in session.events:
             heapq.heappush(self._pending, (event.time, next(self._seq), event))
+        if self.track_sms_senders and stream.model.system == "sms_parking":
+            for event in session.events:
+                if event.type == "sms.received":
+                    self.sms_senders[event.id] = event.data.msisdn  # type: ignore[attr-defined]
         if session.events:
             busy[person.index] = max(e.time for e in session.events)
         self._schedule_next(at, city)
