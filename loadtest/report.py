@@ -144,6 +144,14 @@ def summary_table(report: dict[str, Any]) -> str:
         ),
         ("achieved rate", f"{s['achieved_rate']} events/s"),
     ]
+    verdicts = report.get("counts", {}).get("operator_verdicts") or {}
+    if verdicts.get("sent"):
+        rows.append(
+            (
+                "operator verdicts (NIS-9)",
+                f"{verdicts['sent']} sent, {verdicts.get('rejected', 0)} rejections",
+            )
+        )
     if "worker_processed" in s:
         rows += [
             (
