@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from loadtest.driver import DriveState, RateSchedule, drive
+from loadtest.operator import OperatorDesk
 from loadtest.scenario import load_scenario
 from loadtest.sinks import KafkaSink
 from loadtest.traffic import Traffic
@@ -49,9 +50,28 @@ def run_demo(
         seed=int(tag, 16),
         id_prefix=f"demo{tag}",
         source="urn:loadtest:demo",
+        track_sms_senders=True,
     )
     sink = KafkaSink(bootstrap, topics.raw, sc.systems(), linger_ms=50)
     state = DriveState()
+    # NIS-9: the operators answer every Niš sale three minutes later, rejecting a few,
+    # so the demo shows revoked tickets too.
+    reject_share = {
+        c: float(m.get("operator_rejects", default=0.0))
+        for c, m in sc.cities.items()
+        if m.system == "sms_parking"
+    }
+    desk = OperatorDesk(
+        bootstrap,
+        topics.outcomes,
+        traffic.sms_senders,
+        state.injected.put,
+        reject_share=reject_share,
+        id_prefix=f"demo{tag}",
+        seed=int(tag, 16),
+        wall_clock=True,
+    )
+    desk.start()
     signal.signal(signal.SIGTERM, lambda *_: state.stop.set())
     log.info("demo traffic for %s to %s on %s", ", ".join(sc.city_ids()), topics.raw, bootstrap)
     reporter_stop = state.stop
@@ -83,6 +103,7 @@ def run_demo(
         pass
     finally:
         state.stop.set()
+        desk.stop()
         sink.close()
         time.sleep(0)
     return state

@@ -14,11 +14,12 @@ Pure part: `verdict_for(outcome, sender, ...)` builds the event from one outcome
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import random
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.contract import Event, make_event
@@ -79,6 +80,7 @@ class OperatorDesk(threading.Thread):
         reject_share: dict[str, float],
         id_prefix: str,
         seed: int,
+        wall_clock: bool = False,
     ) -> None:
         super().__init__(name="loadtest-operator", daemon=True)
         from kafka import KafkaConsumer
@@ -100,6 +102,10 @@ class OperatorDesk(threading.Thread):
         self.accepted = 0
         self.rejected = 0
         self.stopping = threading.Event()
+        # On the wall clock a verdict is sent when its time comes (3 minutes later), not
+        # ahead of it; on a simulated clock it goes out at once with its event time.
+        self.wall_clock = wall_clock
+        self._due: list[tuple[datetime, str, Event]] = []
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -107,6 +113,9 @@ class OperatorDesk(threading.Thread):
                 for records in self.consumer.poll(timeout_ms=300).values():
                     for record in records:
                         self._answer(record.value)
+            now = datetime.now(UTC)
+            while self._due and self._due[0][0] <= now:
+                self.inject(heapq.heappop(self._due)[2])
 
     def _answer(self, raw: bytes) -> None:
         try:
@@ -124,7 +133,10 @@ class OperatorDesk(threading.Thread):
             self.accepted += 1
         else:
             self.rejected += 1
-        self.inject(verdict)
+        if self.wall_clock:
+            heapq.heappush(self._due, (verdict.time, verdict.id, verdict))
+        else:
+            self.inject(verdict)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -56,6 +56,23 @@ def rates(t: list[float], cumulative: list[float]) -> list[float | None]:
     return out
 
 
+def worker_mean_rate(t: list[float], committed: list[float]) -> float | None:
+    """Events/s the worker committed from the first sample until it reached its final
+    offset: the time it spent idle after catching up (the drain's tail) does not count,
+    the backlog it worked through after sending stopped does."""
+    points = [
+        (ts, c)
+        for ts, c in zip(t, committed, strict=False)
+        if isinstance(c, int | float) and not math.isnan(c)
+    ]
+    if len(points) < 2:
+        return None
+    final = points[-1][1]
+    done_at = next(ts for ts, c in points if c >= final)
+    span = done_at - points[0][0]
+    return round((final - points[0][1]) / span, 1) if span > 0 else None
+
+
 def _finite(values: list[Any]) -> list[float]:
     return [v for v in values if isinstance(v, int | float) and not math.isnan(v)]
 
@@ -85,9 +102,7 @@ def build_report(
         summary["worker_processed"] = int(committed[-1] - committed[0]) if committed else 0
         worker_rates = _finite(rates(t, series["worker_committed"]))
         summary["worker_rate_peak"] = max(worker_rates) if worker_rates else None
-        summary["worker_rate_mean"] = (
-            round(summary["worker_processed"] / duration, 1) if duration else None
-        )
+        summary["worker_rate_mean"] = worker_mean_rate(t, series["worker_committed"])
         summary["lag_max"] = int(max(lag)) if lag else None
         summary["lag_end"] = int(lag[-1]) if lag else None
     if freshness is not None:

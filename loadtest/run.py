@@ -333,6 +333,7 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
             reject_share=reject_share,
             id_prefix=id_prefix,
             seed=seed,
+            wall_clock=clock == "wall",
         )
         desk.start()
 

@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from loadtest.officers import percentiles, summarise
-from loadtest.report import build_report, rates, results_folder, summary_table, write_report
+from loadtest.report import (
+    build_report,
+    rates,
+    results_folder,
+    summary_table,
+    worker_mean_rate,
+    write_report,
+)
 
 NAN = float("nan")
 
@@ -56,6 +63,7 @@ def test_summary_figures_from_the_series():
     assert summary["achieved_rate"] == 150.0
     assert summary["worker_processed"] == 550
     assert summary["worker_rate_peak"] == 250.0
+    assert summary["worker_rate_mean"] == round(550 / 3, 1)  # first sample to caught up
     assert (summary["lag_max"], summary["lag_end"]) == (100, 0)
     assert summary["freshness_s"]["markers"] == 2 and summary["freshness_s"]["not_visible"] == 1
     assert summary["api"]["requests"] == 3 and summary["api"]["errors"] == 1
@@ -104,3 +112,10 @@ def test_nearest_rank_percentiles_and_rates():
     assert percentiles([])["p99"] is None
     assert rates([0.0, 1.0, 3.0], [0.0, 10.0, NAN]) == [None, 10.0, None]
     assert math.isclose(rates([0.0, 0.5], [0.0, 5.0])[1], 10.0)
+
+
+def test_worker_mean_rate_ignores_idle_time_after_catching_up():
+    t = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    committed = [0.0, 100.0, 200.0, 300.0, 300.0, 300.0]  # caught up at 3 s, idle after
+    assert worker_mean_rate(t, committed) == 100.0
+    assert worker_mean_rate([0.0], [5.0]) is None
