@@ -460,7 +460,8 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         "officers_rate": opts.officers_rate,
         "simulated_from": start.isoformat(),
         "simulated_to": state.event_time.isoformat() if state.event_time else None,
-        "host": {"cpus": os.cpu_count()},
+        # a shared machine: the load average says how much of it the run really had
+        "host": {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
     }
     if isinstance(sink, ApiSink):
         from loadtest.officers import percentiles
