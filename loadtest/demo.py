@@ -105,5 +105,6 @@ def run_demo(
         state.stop.set()
         desk.stop()
         sink.close()
+        log.info("demo traffic stopped: %d events sent, %d acked", state.sent, sink.acked)
         time.sleep(0)
     return state
