@@ -285,9 +285,14 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         else:
             outcome_watch = OutcomeWatch(opts.bootstrap, topics.outcomes)
             visible = outcome_watch.visible
+        short_code = str(fresh_cfg.get("short_code", "9182"))
+        if short_code not in sc.cities[fresh_city].facts.sms_codes:
+            raise ValueError(
+                f"[freshness] short_code {short_code!r} is not a short code of {fresh_city!r}"
+            )
         probe = FreshnessProbe(
             city=fresh_city,
-            short_code=str(fresh_cfg.get("short_code", "9182")),
+            short_code=short_code,
             visible=visible,
             interval_s=float(fresh_cfg.get("interval_s", 5)),
             timeout_s=float(fresh_cfg.get("timeout_s", 30)),

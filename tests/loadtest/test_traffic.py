@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from loadtest.cityfacts import city_facts
-from loadtest.scenario import ScenarioError, load_scenario, parse_scenario
+from loadtest.scenario import SCENARIO_DIR, ScenarioError, load_scenario, parse_scenario
 from loadtest.traffic import Traffic, with_ticks
 from streams.contract import parse_event, routing_key
 
@@ -245,3 +245,16 @@ def test_one_session_at_a_time_per_card(morning):
             if not seen or seen[-1] != trip:
                 assert trip not in seen
                 seen.append(trip)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIO_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_standard_scenario_loads_and_generates_for_every_city(path):
+    scenario = load_scenario(path)
+    assert scenario.freshness.get("short_code", "9182") in city_facts("nis").sms_codes
+    traffic = Traffic(scenario, start=TUESDAY_8)
+    cities = set()
+    for event in traffic.until(TUESDAY_8 + timedelta(minutes=30)):
+        cities.add(event.city)
+        if cities == set(scenario.cities):
+            break
+    assert cities == set(scenario.cities)
