@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     off.add_argument("--hit-share", type=float, default=0.7)
     off.add_argument("--users", type=int)
     off.add_argument("--out", type=Path, required=True)
+    off.add_argument(
+        "--clock-file", type=Path, help="file holding the run's event time (replay runs)"
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -180,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=sc.seed,
             out=args.out,
             users=args.users,
+            clock_file=args.clock_file,
         )
         print(json.dumps({k: v for k, v in result.items() if k != "series"}, indent=1))
         return 0

@@ -10,6 +10,7 @@ with a per-second series to a JSON file the main run merges into its report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -63,6 +64,7 @@ def run_officers(
     seed: int,
     out: Path,
     users: int | None = None,
+    clock_file: Path | None = None,
 ) -> dict[str, Any]:
     import gevent
     from locust import FastHttpUser, constant_throughput, task
@@ -76,6 +78,20 @@ def run_officers(
     samples: list[tuple[float, float, bool, str]] = []  # (t, ms, ok, status)
     auth = {"authorization": f"Bearer {token}"}
 
+    clock_cache: dict[str, Any] = {"read": 0.0, "at": None}
+
+    def event_time() -> str | None:
+        """The run's current event time (replay: simulated) from the file the main
+        process rewrites every second; None asks about "now" (wall-clock runs)."""
+        if clock_file is None:
+            return None
+        now = time.monotonic()
+        if now - clock_cache["read"] > 0.5:
+            clock_cache["read"] = now
+            with contextlib.suppress(OSError):
+                clock_cache["at"] = clock_file.read_text().strip() or None
+        return clock_cache["at"]
+
     class Warden(FastHttpUser):
         wait_time = constant_throughput(per_user)
 
@@ -87,8 +103,10 @@ def run_officers(
             t0 = time.perf_counter()
             status = "error"
             ok = False
+            at = event_time()
             with self.client.get(
                 f"/v1/cities/{city}/plates/{plate}",
+                params={"at": at} if at else None,
                 headers=auth,
                 name="/v1/cities/{city}/plates/{plate}",
                 catch_response=True,

@@ -164,7 +164,7 @@ def count_outcomes(
 
 
 def _start_officers(
-    opts: RunOptions, duration_s: float, out: Path
+    opts: RunOptions, duration_s: float, out: Path, clock_file: Path | None
 ) -> subprocess.Popen[bytes] | None:
     if opts.officers_rate <= 0:
         return None
@@ -195,6 +195,9 @@ def _start_officers(
         "--out",
         str(out),
     ]
+    if clock_file is not None:
+        # replay: wardens ask about the simulated moment the traffic has reached (?at=)
+        command += ["--clock-file", str(clock_file)]
     env = {**os.environ, "LOADTEST_WARDEN_TOKEN": token}
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -343,7 +346,18 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         desk.start()
 
     officers_out = Path(tempfile.mkdtemp(prefix="loadtest-officers-")) / "officers.json"
-    officers_proc = _start_officers(opts, duration_s, officers_out)
+    clock_file = officers_out.parent / "event-time" if clock == "replay" else None
+
+    def read_and_publish_clock() -> dict[str, float]:
+        values = read()
+        if clock_file is not None and state.event_time is not None:
+            tmp = clock_file.with_suffix(".tmp")
+            tmp.write_text(state.event_time.isoformat())
+            tmp.replace(clock_file)  # atomic: the officers never read half a time
+        return values
+
+    sampler.read = read_and_publish_clock
+    officers_proc = _start_officers(opts, duration_s, officers_out, clock_file)
 
     progress = Progress(state, duration_s, sampler.latest) if opts.progress else None
     sampler.start()
@@ -437,7 +451,7 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         "session_kinds": dict(traffic.kinds),
     }
     pipeline: dict[str, Any] | None = dict(drain) if drain else None
-    if opts.verify_outcomes and opts.target == "kafka":
+    if opts.verify_outcomes:  # outcomes are on Kafka whichever way the events went in
         seen = count_outcomes(
             opts.bootstrap,
             topics.outcomes,
