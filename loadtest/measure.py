@@ -114,6 +114,28 @@ def discover_pids(
         path = settings.pid_file(name)
         with contextlib.suppress(OSError, ValueError):
             found[name] = int(path.read_text().split()[0])
+    # Services infra reused rather than started have no pid file: find who listens.
+    ports = {"clickhouse": settings.clickhouse.port}
+    with contextlib.suppress(ValueError, IndexError):
+        ports["kafka"] = int(settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    for name, pid in listening_pids(ports).items():
+        found.setdefault(name, pid)
+    return found
+
+
+def listening_pids(ports: dict[str, int]) -> dict[str, int]:
+    """The pid listening on each named local TCP port (those psutil may see)."""
+    import psutil
+
+    wanted = {port: name for name, port in ports.items()}
+    found: dict[str, int] = {}
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return found
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.pid and conn.laddr.port in wanted:
+            found.setdefault(wanted[conn.laddr.port], conn.pid)
     return found
 
 
