@@ -163,19 +163,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "officers":
-        from loadtest.officers import officer_plates, run_officers
+        from loadtest.officers import officer_plates, officer_users, run_officers
         from loadtest.scenario import load_scenario
+        from loadtest.tokens import issue_tokens
 
-        token = os.environ.get("LOADTEST_WARDEN_TOKEN")
-        if not token:
-            from loadtest.run import issue_token
-
-            token = issue_token("warden")
+        listed = os.environ.get("LOADTEST_WARDEN_TOKENS") or os.environ.get(
+            "LOADTEST_WARDEN_TOKEN", ""
+        )
+        tokens = [t for t in listed.split(",") if t]
+        if not tokens:
+            tokens = issue_tokens("warden", args.users or officer_users(args.rate))
         sc = load_scenario(args.scenario)
         cities = [c for c in sc.officers.get("cities", ["nis"]) if c in sc.cities]
         result = run_officers(
             host=args.api,
-            token=token,
+            tokens=tokens,
             rate=args.rate,
             duration_s=args.duration,
             plates=officer_plates(sc, cities),

@@ -53,10 +53,18 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     }
 
 
+PER_USER_RATE = 25.0  # checks/s one simulated warden makes (under the API's per-token limit)
+
+
+def officer_users(rate: float) -> int:
+    """How many simulated wardens (Locust users, one token each) make `rate` checks/s."""
+    return max(1, math.ceil(rate / PER_USER_RATE))
+
+
 def run_officers(
     *,
     host: str,
-    token: str,
+    tokens: list[str],
     rate: float,
     duration_s: float,
     plates: dict[str, list[str]],
@@ -72,11 +80,12 @@ def run_officers(
 
     rng = random.Random(seed)
     cities = sorted(plates)
-    n_users = users or max(1, math.ceil(rate / 25))
+    n_users = users or officer_users(rate)
     per_user = rate / n_users
     started = time.monotonic()
     samples: list[tuple[float, float, bool, str]] = []  # (t, ms, ok, status)
-    auth = {"authorization": f"Bearer {token}"}
+    # One token per warden, as in the field: the API limits requests per token.
+    handed_out = iter(range(10**9))
 
     clock_cache: dict[str, Any] = {"read": 0.0, "at": None}
 
@@ -95,6 +104,10 @@ def run_officers(
     class Warden(FastHttpUser):
         wait_time = constant_throughput(per_user)
 
+        def on_start(self) -> None:
+            token = tokens[next(handed_out) % len(tokens)]
+            self.auth = {"authorization": f"Bearer {token}"}
+
         @task
         def check_plate(self) -> None:
             city = rng.choice(cities)
@@ -107,7 +120,7 @@ def run_officers(
             with self.client.get(
                 f"/v1/cities/{city}/plates/{plate}",
                 params={"at": at} if at else None,
-                headers=auth,
+                headers=self.auth,
                 name="/v1/cities/{city}/plates/{plate}",
                 catch_response=True,
             ) as response:

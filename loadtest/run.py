@@ -36,6 +36,7 @@ from loadtest.operator import OperatorDesk
 from loadtest.report import build_report, results_folder, summary_table, write_report
 from loadtest.scenario import Scenario
 from loadtest.sinks import ApiSink, KafkaSink, Sink
+from loadtest.tokens import issue_tokens
 from loadtest.traffic import Traffic, scale_for_rate, with_ticks
 from streams.contract import Topics
 
@@ -70,33 +71,6 @@ class RunOptions:
     pids: dict[str, int] = field(default_factory=dict)
     verify_outcomes: bool = False
     operator: bool = True  # answer Niš SMS sales with operator verdicts (NIS-9)
-
-
-def issue_token(role: str, subject: str = "loadtest") -> str:
-    """A token from the API's own CLI (`python -m enforcement_api token`), same secret."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "enforcement_api",
-            "token",
-            "--role",
-            role,
-            "--city",
-            "*",
-            "--subject",
-            subject,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0 or not done.stdout.strip():
-        raise RuntimeError(
-            f"could not issue a {role} token with `python -m enforcement_api token` "
-            f"({done.stderr.strip()[-300:]}); pass --{role}-token"
-        )
-    return done.stdout.strip().splitlines()[-1]
 
 
 class Progress(threading.Thread):
@@ -170,7 +144,13 @@ def _start_officers(
         return None
     if not opts.api_url:
         raise ValueError("officer traffic needs --api URL")
-    token = opts.warden_token or issue_token("warden")
+    from loadtest.officers import officer_users
+
+    tokens = (
+        [opts.warden_token]
+        if opts.warden_token
+        else issue_tokens("warden", officer_users(opts.officers_rate))
+    )
     scenario_path = opts.scenario.path
     if scenario_path is None:
         raise ValueError("officer traffic needs a scenario loaded from a file")
@@ -198,7 +178,7 @@ def _start_officers(
     if clock_file is not None:
         # replay: wardens ask about the simulated moment the traffic has reached (?at=)
         command += ["--clock-file", str(clock_file)]
-    env = {**os.environ, "LOADTEST_WARDEN_TOKEN": token}
+    env = {**os.environ, "LOADTEST_WARDEN_TOKENS": ",".join(tokens)}
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -250,7 +230,7 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         if not opts.api_url:
             raise ValueError("--target api needs --api URL")
         sink = ApiSink(
-            opts.api_url, opts.ingest_token or issue_token("ingest"), batch=opts.api_batch
+            opts.api_url, opts.ingest_token or issue_tokens("ingest", 1)[0], batch=opts.api_batch
         )
     else:
         raise ValueError(f"unknown target {opts.target!r}")
@@ -284,7 +264,9 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         if fresh_mode == "api":
             if not opts.api_url:
                 raise ValueError("--freshness api needs --api URL")
-            visible = api_visibility(opts.api_url, opts.warden_token or issue_token("warden"))
+            visible = api_visibility(
+                opts.api_url, opts.warden_token or issue_tokens("warden", 1)[0]
+            )
         else:
             outcome_watch = OutcomeWatch(opts.bootstrap, topics.outcomes)
             visible = outcome_watch.visible
