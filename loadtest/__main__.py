@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 
@@ -22,6 +23,13 @@ def _duration(text: str) -> float:
     if text and text[-1] in units:
         return float(text[:-1]) * units[text[-1]]
     return float(text)
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-11-24T10:00:00+01:00")
+    return moment
 
 
 def _pid(text: str) -> tuple[str, int]:
@@ -43,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--clock", choices=["replay", "wall"], help="default: scenario's")
     run.add_argument("--target", choices=["kafka", "api"], default="kafka")
     run.add_argument("--seed", type=int)
+    run.add_argument(
+        "--start",
+        type=_moment,
+        help="replay: simulated start with offset, e.g. 2026-11-24T10:00:00+01:00",
+    )
     run.add_argument("--city", action="append", help="only these cities (repeatable)")
     run.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     run.add_argument("--topic-prefix", default=os.environ.get("PLATFORM_TOPIC_PREFIX", ""))
@@ -60,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--api-batch", type=int, default=100, help="events per POST /v1/events")
     run.add_argument("--officers", type=float, default=0.0, help="plate checks/s against --api")
     run.add_argument("--hit-share", type=float, help="share of checks for plates that parked")
+    run.add_argument(
+        "--officer-processes", type=int, help="Locust processes (default: one per 700/s)"
+    )
     run.add_argument("--freshness", choices=["auto", "api", "outcomes", "off"], default="auto")
     run.add_argument(
         "--drain", type=_duration, default=30.0, help="wait for the worker after sending"
@@ -95,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     off.add_argument("--duration", type=_duration, required=True)
     off.add_argument("--hit-share", type=float, default=0.7)
     off.add_argument("--users", type=int)
+    off.add_argument("--seed", type=int, default=0, help="added to the scenario's seed")
     off.add_argument("--out", type=Path, required=True)
     off.add_argument(
         "--clock-file", type=Path, help="file holding the run's event time (replay runs)"
@@ -103,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # selector timing chatter
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per POST otherwise
 
     if args.command == "run":
         from loadtest.run import RunOptions, print_summary, run_load
@@ -116,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             ramp_s=args.ramp,
             clock=args.clock,
             seed=args.seed,
+            start=args.start,
             cities=args.city,
             bootstrap=args.bootstrap,
             topic_prefix=args.topic_prefix,
@@ -127,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             api_batch=args.api_batch,
             officers_rate=args.officers,
             officers_hit_share=args.hit_share,
+            officer_processes=args.officer_processes,
             freshness=args.freshness,
             drain_s=args.drain,
             linger_ms=args.linger_ms,
@@ -182,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             duration_s=args.duration,
             plates=officer_plates(sc, cities),
             hit_share=args.hit_share,
-            seed=sc.seed,
+            seed=sc.seed + args.seed,
             out=args.out,
             users=args.users,
             clock_file=args.clock_file,

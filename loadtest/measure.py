@@ -87,6 +87,12 @@ class ProcessWatch:
                 proc.cpu_percent(None)
                 self.procs[name] = proc
 
+    def add(self, name: str, pid: int) -> None:
+        with contextlib.suppress(self._psutil.Error):
+            proc = self._psutil.Process(pid)
+            proc.cpu_percent(None)
+            self.procs[name] = proc
+
     def sample(self) -> dict[str, tuple[float, float]]:
         out: dict[str, tuple[float, float]] = {}
         for name, proc in self.procs.items():

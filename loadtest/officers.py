@@ -53,7 +53,13 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     }
 
 
-PER_USER_RATE = 25.0  # checks/s one simulated warden makes (under the API's per-token limit)
+PER_PROCESS_RATE = 700.0  # checks/s one Locust process sustains here (docs/PERFORMANCE.md)
+PER_USER_RATE = 5.0  # checks/s of one simulated warden: many concurrent ones, as in the field
+
+
+def officer_processes(rate: float) -> int:
+    """How many Locust processes make `rate` checks/s (Locust runs one core each)."""
+    return max(1, math.ceil(rate / PER_PROCESS_RATE))
 
 
 def officer_users(rate: float) -> int:
@@ -145,8 +151,19 @@ def run_officers(
     runner.quit()
     result = summarise(samples, duration_s, rate, n_users, hit_share)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    # the raw samples too, so several officer processes merge into exact percentiles
+    out.write_text(json.dumps({**result, "samples": samples}))
     return result
+
+
+def merge(results: list[dict[str, Any]], duration_s: float, rate: float) -> dict[str, Any]:
+    """One summary of several officer processes' results (from their raw samples)."""
+    samples = [tuple(s) for r in results for s in r.get("samples", [])]
+    users = sum(int(r.get("users", 0)) for r in results)
+    hit_share = results[0].get("hit_share", 0.0) if results else 0.0
+    merged = summarise(samples, duration_s, rate, users, hit_share)  # type: ignore[arg-type]
+    merged["processes"] = len(results)
+    return merged
 
 
 def summarise(

@@ -50,6 +50,7 @@ class RunOptions:
     ramp_s: float | None = None
     clock: str | None = None  # replay | wall; None: the scenario's
     seed: int | None = None
+    start: datetime | None = None  # replay: simulated start; None: the scenario's
     cities: list[str] | None = None
     bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""
@@ -61,6 +62,7 @@ class RunOptions:
     api_batch: int = 100
     officers_rate: float = 0.0
     officers_hit_share: float | None = None
+    officer_processes: int | None = None  # None: one per ~700 checks/s
     freshness: str = "auto"  # auto | api | outcomes | off
     drain_s: float = 0.0  # after sending, wait up to this long for the worker to catch up
     linger_ms: int = 20
@@ -138,48 +140,86 @@ def count_outcomes(
 
 
 def _start_officers(
-    opts: RunOptions, duration_s: float, out: Path, clock_file: Path | None
-) -> subprocess.Popen[bytes] | None:
+    opts: RunOptions, duration_s: float, folder: Path, clock_file: Path | None
+) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """Locust officer processes sharing the target rate, each with its own wardens."""
     if opts.officers_rate <= 0:
-        return None
+        return []
     if not opts.api_url:
         raise ValueError("officer traffic needs --api URL")
-    from loadtest.officers import officer_users
+    from loadtest.officers import officer_processes, officer_users
 
-    tokens = (
-        [opts.warden_token]
-        if opts.warden_token
-        else issue_tokens("warden", officer_users(opts.officers_rate))
-    )
     scenario_path = opts.scenario.path
     if scenario_path is None:
         raise ValueError("officer traffic needs a scenario loaded from a file")
     hit_share = opts.officers_hit_share
     if hit_share is None:
         hit_share = float(opts.scenario.officers.get("hit_share", 0.7))
-    command = [
-        sys.executable,
-        "-m",
-        "loadtest",
-        "officers",
-        "--scenario",
-        str(scenario_path),
-        "--api",
-        opts.api_url,
-        "--rate",
-        str(opts.officers_rate),
-        "--duration",
-        str(duration_s),
-        "--hit-share",
-        str(hit_share),
-        "--out",
-        str(out),
-    ]
-    if clock_file is not None:
-        # replay: wardens ask about the simulated moment the traffic has reached (?at=)
-        command += ["--clock-file", str(clock_file)]
-    env = {**os.environ, "LOADTEST_WARDEN_TOKENS": ",".join(tokens)}
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    processes = opts.officer_processes or officer_processes(opts.officers_rate)
+    share = opts.officers_rate / processes
+    started = []
+    for n in range(processes):
+        tokens = (
+            [opts.warden_token]
+            if opts.warden_token
+            else issue_tokens("warden", officer_users(share), subject=f"loadtest-p{n}")
+        )
+        out = folder / f"officers-{n}.json"
+        command = [
+            sys.executable,
+            "-m",
+            "loadtest",
+            "officers",
+            "--scenario",
+            str(scenario_path),
+            "--api",
+            opts.api_url,
+            "--rate",
+            str(share),
+            "--duration",
+            str(duration_s),
+            "--hit-share",
+            str(hit_share),
+            "--seed",
+            str(n),
+            "--out",
+            str(out),
+        ]
+        if clock_file is not None:
+            # replay: wardens ask about the simulated moment the traffic has reached (?at=)
+            command += ["--clock-file", str(clock_file)]
+        env = {**os.environ, "LOADTEST_WARDEN_TOKENS": ",".join(tokens)}
+        popen = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        started.append((popen, out))
+    return started
+
+
+def _collect_officers(
+    started: list[tuple[subprocess.Popen[bytes], Path]], duration_s: float, rate: float
+) -> dict[str, Any] | None:
+    from loadtest.officers import merge
+
+    if not started:
+        return None
+    results, errors = [], []
+    for popen, out in started:
+        try:
+            _, err = popen.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            _, err = popen.communicate()
+        if out.exists():
+            results.append(json.loads(out.read_text()))
+        else:
+            errors.append(err.decode(errors="replace")[-2000:])
+    if not results:
+        return {"error": "\n".join(errors), "requests": 0}
+    merged = merge(results, duration_s, rate)
+    if errors:
+        merged["process_errors"] = errors
+    return merged
 
 
 def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
@@ -209,7 +249,7 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         )
         events = iter(traffic)
     else:
-        start = sc.start
+        start = opts.start or sc.start
         scale = 1.0
         traffic = Traffic(
             sc,
@@ -327,8 +367,8 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         )
         desk.start()
 
-    officers_out = Path(tempfile.mkdtemp(prefix="loadtest-officers-")) / "officers.json"
-    clock_file = officers_out.parent / "event-time" if clock == "replay" else None
+    officers_dir = Path(tempfile.mkdtemp(prefix="loadtest-officers-"))
+    clock_file = officers_dir / "event-time" if clock == "replay" else None
 
     def read_and_publish_clock() -> dict[str, float]:
         values = read()
@@ -339,7 +379,9 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         return values
 
     sampler.read = read_and_publish_clock
-    officers_proc = _start_officers(opts, duration_s, officers_out, clock_file)
+    officer_procs = _start_officers(opts, duration_s, officers_dir, clock_file)
+    for n, (popen, _) in enumerate(officer_procs):
+        watch.add(f"officers{n}", popen.pid)
 
     progress = Progress(state, duration_s, sampler.latest) if opts.progress else None
     sampler.start()
@@ -393,17 +435,7 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
     if progress:
         progress.stop()
     sampler.stop()
-    officers: dict[str, Any] | None = None
-    if officers_proc is not None:
-        try:
-            _, err = officers_proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            officers_proc.kill()
-            _, err = officers_proc.communicate()
-        if officers_out.exists():
-            officers = json.loads(officers_out.read_text())
-        else:
-            officers = {"error": err.decode(errors="replace")[-2000:], "requests": 0}
+    officers = _collect_officers(officer_procs, duration_s, opts.officers_rate)
     sink.close()
     if lag is not None:
         lag.close()

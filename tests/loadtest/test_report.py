@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtest.officers import percentiles, summarise
+from loadtest.officers import merge, percentiles, summarise
 from loadtest.report import (
     build_report,
     rates,
@@ -119,3 +119,22 @@ def test_worker_mean_rate_ignores_idle_time_after_catching_up():
     committed = [0.0, 100.0, 200.0, 300.0, 300.0, 300.0]  # caught up at 3 s, idle after
     assert worker_mean_rate(t, committed) == 100.0
     assert worker_mean_rate([0.0], [5.0]) is None
+
+
+def test_officer_processes_merge_into_exact_percentiles():
+    a = {
+        "users": 2,
+        "hit_share": 0.7,
+        "samples": [[0.1, float(ms), True, "valid"] for ms in range(1, 51)],
+    }
+    b = {
+        "users": 2,
+        "hit_share": 0.7,
+        "samples": [[0.2, float(ms), True, "none"] for ms in range(51, 101)],
+    }
+    b["samples"].append([0.3, 900.0, False, "HTTP 500"])
+    merged = merge([a, b], duration_s=1.0, rate=100.0)
+    assert merged["processes"] == 2 and merged["users"] == 4
+    assert merged["requests"] == 101 and merged["errors"] == 1
+    assert merged["latency_ms"]["p99"] == 99.0  # over both processes' ok samples
+    assert merged["statuses"] == {"valid": 50, "none": 50, "HTTP 500": 1}
