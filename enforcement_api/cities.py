@@ -1,0 +1,108 @@
+"""What the API needs to know about each city, read through the tariff kernel.
+
+Known cities and zones, the grace period after expiry, whether charging is in force in a
+zone at a moment (ENF-1 `not_required`), the kind of system (parking or transit) and the
+"service unavailable" reply (NIS-8) from the city's `[replies]` section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+PARKING_SYSTEMS = frozenset({"sms_parking", "app_parking"})
+TRANSIT_SYSTEMS = frozenset({"missed_call", "card_fare"})
+
+# Used when a city's config carries no unavailable reply of its own (NIS-8 Decision).
+DEFAULT_UNAVAILABLE_TEXT = (
+    "Sorry, the payment service is temporarily unavailable. "
+    "Nothing was charged. Please pay another way."
+)
+# Names a `[replies]` section may give the NIS-8 text, most specific first.
+UNAVAILABLE_KEYS = ("unavailable", "service_unavailable", "not_operational")
+
+
+class Kernel(Protocol):
+    """The part of the tariff kernel's public API the API uses (`tariff_kernel` itself)."""
+
+    def list_cities(self) -> list[str]: ...
+
+    def load_city(self, city_id: str) -> Any: ...
+
+    def charging_in_force(self, city: Any, zone: str, at: datetime) -> bool: ...
+
+
+class CityDirectory:
+    """City facts for the API, cached per process (configs are read once)."""
+
+    def __init__(self, kernel: Kernel | None = None) -> None:
+        if kernel is None:
+            import tariff_kernel
+
+            kernel = tariff_kernel  # type: ignore[assignment]
+        self.kernel: Kernel = kernel  # type: ignore[assignment]
+        self._cities = frozenset(self.kernel.list_cities())
+        self._unavailable: dict[str, str] = {}
+
+    @property
+    def known(self) -> frozenset[str]:
+        return self._cities
+
+    def config(self, city: str) -> Any:
+        return self.kernel.load_city(city)
+
+    def system(self, city: str) -> str:
+        return str(self.config(city).system)
+
+    def is_parking(self, city: str) -> bool:
+        return self.system(city) in PARKING_SYSTEMS
+
+    def zones(self, city: str) -> frozenset[str]:
+        return frozenset(self.config(city).zones)
+
+    def grace_minutes(self, city: str) -> int:
+        return int(self.config(city).grace_minutes)
+
+    def charging_required(self, city: str, zone: str | None, at: datetime) -> bool:
+        """Is payment required at `at` in `zone` — or, for a whole-city check, in any zone?"""
+        charging = self.kernel.charging_in_force
+        if zone is not None:
+            return bool(charging(city, zone, at))
+        return any(charging(city, z, at) for z in sorted(self.zones(city)))
+
+    def unavailable_text(self, city: str) -> str:
+        """NIS-8: the apology the customer gets when the pipeline cannot take the event."""
+        if city not in self._cities:
+            return DEFAULT_UNAVAILABLE_TEXT
+        text = self._unavailable.get(city)
+        if text is None:
+            config = self.config(city)
+            text = reply_text(config.raw, UNAVAILABLE_KEYS, config.language)
+            text = self._unavailable[city] = text or DEFAULT_UNAVAILABLE_TEXT
+        return text
+
+
+def reply_text(raw: dict[str, Any], keys: Iterable[str], language: str) -> str | None:
+    """A reply from a city's `[replies]` table, in the city's language, then English.
+
+    Accepted shapes: `unavailable = "..."`, `unavailable = {sr = "...", en = "..."}` and
+    `[replies.sr] unavailable = "..."`.
+    """
+    replies = raw.get("replies")
+    if not isinstance(replies, dict):
+        return None
+    tables = [replies] + [
+        replies[lang] for lang in (language, "en") if isinstance(replies.get(lang), dict)
+    ]
+    for key in keys:
+        for table in tables:
+            value = table.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+            if isinstance(value, dict):
+                for lang in (language, "en"):
+                    text = value.get(lang)
+                    if isinstance(text, str) and text.strip():
+                        return text
+    return None
