@@ -231,6 +231,7 @@ class KafkaReplica:
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             allow_auto_create_topics=False,
+            bootstrap_timeout_ms=2000,  # so a stop request is seen while the broker is away
         )
         try:
             partitions = None

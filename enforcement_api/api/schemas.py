@@ -12,6 +12,8 @@ from streams.contract import Entitlement, format_time
 
 UtcTime = Annotated[datetime, PlainSerializer(format_time, return_type=str, when_used="json")]
 StatusValue = Literal["valid", "grace", "expired", "revoked", "not_required", "none"]
+# Details a worker keeps for its own use that an officer has no need to see.
+PERSONAL_DETAILS = frozenset({"msisdn", "phone", "account_id", "email"})
 
 
 class EntitlementOut(BaseModel):
@@ -48,7 +50,7 @@ class EntitlementOut(BaseModel):
             revoked_at=e.revoked_at,
             price=e.price,
             currency=e.currency,
-            details=e.details,
+            details={k: v for k, v in e.details.items() if k not in PERSONAL_DETAILS},
         )
 
 
