@@ -2,13 +2,17 @@
 
 Order of refusals: no or bad token 401, rate limit 429, wrong role 403, unknown city 404,
 city outside the token 403, then parameter problems 400.
+
+All checks are plain functions (`authenticate`, `authorize`, `parse_*`) that the
+`Annotated` dependencies wrap; the single-plate route, the one wardens and camera cars
+hit thousands of times a second, calls them directly (see plates.py for why).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -22,21 +26,19 @@ from streams.contract import InvalidPlate, normalise_plate
 _bearer = HTTPBearer(auto_error=False, description="JWT from `python -m enforcement_api token`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_principal(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
+def authenticate(services: Services, token: str | None) -> Principal:
+    """401 unless `token` is a valid bearer token; 429 when the token's rate is spent."""
+    if not token:
         raise _unauthorized("missing bearer token (Authorization: Bearer <JWT>)")
     try:
-        principal = services.verifier.verify(credentials.credentials)
+        principal = services.verifier.verify(token)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from None
     wait = services.limiter.allow(principal.token_id)
@@ -49,6 +51,37 @@ def current_principal(
     return principal
 
 
+def authorize(services: Services, principal: Principal, roles: tuple[str, ...], city: str) -> None:
+    """403 for a wrong role, 404 for an unknown city, 403 for a city outside the token."""
+    try:
+        principal.require(roles)
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from None
+    if city not in services.cities.known:
+        raise HTTPException(404, f"unknown city {city!r}")
+    try:
+        principal.require(roles, city)
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+async def current_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return authenticate(services, credentials.credentials if credentials else None)
+
+
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
@@ -56,33 +89,24 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def role_in_city(*roles: str) -> Callable[..., Principal]:
+def role_in_city(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller has one of `roles` (or admin) and may see `{city}`."""
 
-    def dependency(
+    async def dependency(
         principal: PrincipalDep,
         services: ServicesDep,
         city: Annotated[str, Path(description="city id, e.g. `nis`", max_length=20)],
     ) -> Principal:
-        try:
-            principal.require(roles)
-        except Forbidden as exc:
-            raise HTTPException(403, str(exc)) from None
-        if city not in services.cities.known:
-            raise HTTPException(404, f"unknown city {city!r}")
-        try:
-            principal.require(roles, city)
-        except Forbidden as exc:
-            raise HTTPException(403, str(exc)) from None
+        authorize(services, principal, roles, city)
         return principal
 
     return dependency
 
 
-def role_anywhere(*roles: str) -> Callable[..., Principal]:
+def role_anywhere(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency for endpoints whose cities are in the body (ingestion)."""
 
-    def dependency(principal: PrincipalDep) -> Principal:
+    async def dependency(principal: PrincipalDep) -> Principal:
         try:
             principal.require(roles)
         except Forbidden as exc:
