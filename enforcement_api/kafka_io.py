@@ -2,8 +2,8 @@
 
 The API must start and answer checks from its replica even while the broker is away, so
 the producer is created lazily and re-created after a failure instead of at import time.
-Every write waits for the broker's acknowledgement (`acks=all`) where the caller needs to
-know it was stored (ingestion); the audit trail hands records to a background thread.
+Every write waits for the broker's acknowledgement (`acks=all`): ingestion answers 202
+only for what Kafka has stored. (The audit trail has its own forwarder, audit.py.)
 """
 
 from __future__ import annotations
@@ -81,21 +81,6 @@ class SharedProducer:
         except (KafkaError, OSError, TimeoutError) as exc:
             self._discard()
             raise KafkaUnavailable(f"Kafka did not acknowledge: {type(exc).__name__}") from None
-
-    def send(self, message: Message) -> None:
-        """Produce without waiting (the caller does not need the acknowledgement)."""
-        from kafka.errors import KafkaError
-
-        producer = self._get()
-        try:
-            producer.send(message.topic, key=message.key, value=message.value)
-        except (KafkaError, OSError) as exc:
-            self._discard()
-            raise KafkaUnavailable(str(exc)) from None
-
-    def flush(self, timeout_s: float) -> None:
-        if self._producer is not None:
-            self._producer.flush(timeout=timeout_s)
 
     def close(self) -> None:
         with self._lock:

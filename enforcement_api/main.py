@@ -77,7 +77,7 @@ def kafka_services(settings: ApiSettings, cities: CityDirectory | None = None) -
         _ensure_topics(settings)
     producer = SharedProducer(settings.kafka_bootstrap)
     replica = KafkaReplica(settings.kafka_bootstrap, settings.topics.validity)
-    audit = KafkaAuditTrail(producer, settings.topics.audit)
+    audit = KafkaAuditTrail(settings.kafka_bootstrap, settings.topics.audit)
     services = Services(
         settings=settings,
         cities=cities or CityDirectory(),
