@@ -5,6 +5,7 @@
   demo traffic; prints where to look.
 - `down`: stops what this checkout started (platform first, then Kafka and ClickHouse).
 - `status [--json]`: what runs, whose it is, where. Exit 1 when a core service is not ready.
+- `migrate`: apply the ClickHouse schema to a server that already runs (docker-compose).
 - `logs [SERVICE...] [-f] [-n N]`: the end of the logs (and follow them).
 Ports and folders come from environment variables (see `infra/settings.py`, docs/infra.md).
 """
@@ -16,6 +17,7 @@ import json
 import sys
 
 from infra import process
+from infra.clickhouse.migrations import migrate
 from infra.services import core_services, platform_services
 from infra.settings import Settings, SettingsError
 
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="start Kafka and ClickHouse (reuse running ones)")
     sub.add_parser("demo", help="up + worker, sink, API, dashboards and demo traffic")
     sub.add_parser("down", help="stop what this checkout started")
+    sub.add_parser("migrate", help="apply the ClickHouse schema to the configured server")
     st = sub.add_parser("status", help="what runs")
     st.add_argument("--json", action="store_true")
     lg = sub.add_parser("logs", help="show (and follow) logs")
@@ -104,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(settings)
         if args.command == "down":
             return cmd_down(settings)
+        if args.command == "migrate":
+            applied = migrate(settings, settings.clickhouse.database)
+            print(f"applied {applied or 'nothing (schema current)'}")
+            return 0
         if args.command == "status":
             return cmd_status(settings, args.json)
         return cmd_logs(settings, args.services, args.follow, args.lines)

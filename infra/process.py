@@ -153,6 +153,13 @@ def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for tests and side-by-side stacks)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def port_owner(port: int) -> str:
     """Who listens on ``port`` on this machine, in words, for error messages."""
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from infra import process
+from infra.process import free_port
 from infra.services import core_services
 from infra.settings import REPO_ROOT, ClickHouseSettings, Settings
 
@@ -74,12 +74,6 @@ def clickhouse_database(services_up: Settings) -> Iterator[str]:
         client.execute(f"DROP DATABASE IF EXISTS {name}")
     finally:
         client.disconnect()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
