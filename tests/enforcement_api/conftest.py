@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from enf_helpers import ISSUER, SECRET, Api, FixedKernel, ListSink, make_token
 from fastapi.testclient import TestClient
 
 from enforcement_api.audit import MemoryAuditTrail
@@ -16,6 +15,7 @@ from enforcement_api.main import create_app
 from enforcement_api.replica import ValidityIndex
 from enforcement_api.services import MemoryReplica, Services
 from streams.contract import Topics
+from tests.enforcement_api.enf_helpers import ISSUER, SECRET, Api, FixedKernel, ListSink, make_token
 
 
 @pytest.fixture

@@ -164,3 +164,15 @@ def make_token(role: str, *cities: str, subject: str = "W-17", ttl_s: int = 3600
         issuer=kw.get("issuer", ISSUER),
         now=kw.get("now"),
     )
+
+
+# A valid Niš SMS CloudEvent (the example of docs/events.md, plate typed loosely).
+SMS = {
+    "specversion": "1.0",
+    "id": "sms-1",
+    "source": "urn:sms-gateway:telenor",
+    "type": "sms.received",
+    "time": "2026-11-24T10:00:00+01:00",
+    "city": "nis",
+    "data": {"msisdn": "+381641234567", "to": "9181", "text": "ni 123-ab", "operator": "telenor"},
+}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from enf_helpers import ent, make_token, record, utc
 
 from enforcement_api.api.schemas import PlateBatchResult, PlateCheck, SubjectCheck
 from streams.contract import format_time
+from tests.enforcement_api.enf_helpers import SMS, ent, make_token, record, utc
 
 TUE9 = utc("2026-11-24T09:00")  # Tuesday: charging in force in Niš
 SUN11 = utc("2026-11-29T11:00")  # Sunday: free (NIS-3)
@@ -222,8 +222,6 @@ def test_enf_403_for_the_wrong_role_or_city_on_every_endpoint(api, method, path,
 
 
 def test_enf_ingest_token_for_another_city_is_403(api):
-    from test_enf_ingest import SMS
-
     response = api.post("/v1/events", SMS, make_token("ingest", "zcs"))
     assert response.status_code == 403
     assert api.sink.messages == []
@@ -269,8 +267,6 @@ def test_rate_limit_per_token_answers_429_with_retry_after(api):
 
 
 def test_ingest_accepts_one_event_or_a_batch_keyed_by_owner(api):
-    from test_enf_ingest import SMS
-
     one = api.post("/v1/events", SMS, INGEST)
     assert one.status_code == 202, one.text
     assert one.json() == {"accepted": ["sms-1"]}
@@ -281,8 +277,6 @@ def test_ingest_accepts_one_event_or_a_batch_keyed_by_owner(api):
 
 
 def test_ingest_400_names_each_bad_event_and_stores_nothing(api):
-    from test_enf_ingest import SMS
-
     bad = {**SMS, "id": "bad-1", "time": "2026-11-24T10:00:00"}
     response = api.post("/v1/events", {"events": [SMS, bad]}, INGEST)
     assert response.status_code == 400
@@ -297,8 +291,6 @@ def test_ingest_400_names_each_bad_event_and_stores_nothing(api):
 
 
 def test_nis8_ingest_503_with_the_city_reply_when_kafka_cannot_take_it(api):
-    from test_enf_ingest import SMS
-
     api.sink.down = True
     response = api.post("/v1/events", SMS, INGEST)
     assert response.status_code == 503

@@ -5,21 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from enf_helpers import FixedKernel
 
 from enforcement_api.cities import DEFAULT_UNAVAILABLE_TEXT, CityDirectory, reply_text
 from enforcement_api.ingest import event_bodies, plan_ingest
 from streams.contract import parse_event, routing_key
+from tests.enforcement_api.enf_helpers import SMS, FixedKernel
 
-SMS = {
-    "specversion": "1.0",
-    "id": "sms-1",
-    "source": "urn:sms-gateway:telenor",
-    "type": "sms.received",
-    "time": "2026-11-24T10:00:00+01:00",
-    "city": "nis",
-    "data": {"msisdn": "+381641234567", "to": "9181", "text": "ni 123-ab", "operator": "telenor"},
-}
 CITIES = CityDirectory(FixedKernel())
 
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from enf_helpers import ISSUER, SECRET, FixedKernel, ent, make_token, record, utc
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -17,6 +16,16 @@ from enforcement_api.cities import CityDirectory
 from enforcement_api.core.config import ApiSettings
 from enforcement_api.main import create_app, kafka_services
 from streams.contract import CheckRecord, ClockMark, Topics, clock_key, format_time
+from tests.enforcement_api.enf_helpers import (
+    ISSUER,
+    SECRET,
+    SMS,
+    FixedKernel,
+    ent,
+    make_token,
+    record,
+    utc,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -182,8 +191,6 @@ def test_enf3_each_check_lands_on_the_audit_topic(kafka_bootstrap, loaded):
 
 
 def test_ingest_stores_events_on_events_raw_keyed_by_owner(kafka_bootstrap, loaded):
-    from test_enf_ingest import SMS
-
     event = {**SMS, "id": f"sms-int-{time.time_ns()}"}
     with start_api(kafka_bootstrap, loaded) as client:
         response = client.post(
@@ -200,8 +207,6 @@ def test_ingest_stores_events_on_events_raw_keyed_by_owner(kafka_bootstrap, load
 
 
 def test_nis8_kafka_unavailable_gives_503_with_the_reply_text(topics):
-    from test_enf_ingest import SMS
-
     from tests.conftest import free_port
 
     dead = f"127.0.0.1:{free_port()}"

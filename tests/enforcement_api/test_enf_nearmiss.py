@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from enf_helpers import ent, record, utc
-
 from enforcement_api.checks import near_miss_plates
 from enforcement_api.nearmiss import near_misses
 from enforcement_api.replica import ValidityIndex
+from tests.enforcement_api.enf_helpers import ent, record, utc
 
 T9 = utc("2026-11-24T09:00")
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from enf_helpers import ent, record, utc
-
 from enforcement_api.replica import ValidityIndex
 from streams.contract import ClockMark, clock_key
+from tests.enforcement_api.enf_helpers import ent, record, utc
 
 T9 = utc("2026-11-24T09:00")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from enf_helpers import ISSUER, SECRET, make_token
 
 from enforcement_api.core.security import (
     AuthError,
@@ -15,6 +14,7 @@ from enforcement_api.core.security import (
     decode_token,
     issue_token,
 )
+from tests.enforcement_api.enf_helpers import ISSUER, SECRET, make_token
 
 
 def test_token_round_trip_carries_officer_role_and_cities():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from enf_helpers import ent, utc
 
 from enforcement_api.status import decide
+from tests.enforcement_api.enf_helpers import ent, utc
 
 T9 = utc("2026-11-24T09:00")  # a Tuesday, charging in force
 
