@@ -98,6 +98,9 @@ class TimingMiddleware:
     def __init__(self, app: Any, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # labelled children, looked up once per (method, route[, status]), not per request
+        self._timers: dict[tuple[str, str], Any] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -114,10 +117,20 @@ class TimingMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
+            elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             method = scope.get("method", "")
-            self.metrics.request_seconds.labels(method, template).observe(
-                time.perf_counter() - start
-            )
-            self.metrics.responses.labels(method, template, str(status[0])).inc()
+            timer = self._timers.get((method, template))
+            if timer is None:
+                timer = self._timers[(method, template)] = self.metrics.request_seconds.labels(
+                    method, template
+                )
+            timer.observe(elapsed)
+            key = (method, template, status[0])
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = self._counters[key] = self.metrics.responses.labels(
+                    method, template, str(status[0])
+                )
+            counter.inc()
