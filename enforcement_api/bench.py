@@ -246,7 +246,7 @@ def server(argv: list[str], port: int, env: dict[str, str], ready_path: str, tim
             time.sleep(0.2)
         yield proc, time.monotonic() - started
     finally:
-        proc.send_signal(2)
+        proc.terminate()
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
@@ -335,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m enforcement_api.bench")
     parser.add_argument("--plates", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=2000.0)
-    parser.add_argument("--batch-rate", type=float, default=50.0)
+    parser.add_argument("--batch-rate", type=float, default=20.0)
+    parser.add_argument("--pause", type=float, default=5.0, help="seconds between phases")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
@@ -422,17 +423,22 @@ def main(argv: list[str] | None = None) -> int:
                 body = json.dumps({"plates": plates, "zone": "red"}).encode()
                 return post("/v1/cities/nis/plates:check", body, token)
 
-            asyncio.run(closed_loop("warm-up", port, single, 4, 2))
+            asyncio.run(closed_loop("warm-up", port, single, 4, 3))
+            time.sleep(args.pause)
             run = asyncio.run(open_loop("single_at_rate", port, single, args.rate, args.seconds))
             report("single_at_rate", {**run.summary(), "target_per_s": args.rate})
+            # every check is an audit record: let the forwarder drain before the next phase
+            time.sleep(args.pause)
             run = asyncio.run(
                 closed_loop("single_max", port, single, args.connections, args.max_seconds)
             )
             report("single_max", run.summary())
+            time.sleep(args.pause * 2)
             run = asyncio.run(
                 open_loop("batch100_at_rate", port, batch, args.batch_rate, args.seconds, 16)
             )
             report("batch100_at_rate", {**run.summary(), "target_per_s": args.batch_rate})
+            time.sleep(args.pause)
             report(
                 "freshness",
                 freshness(bootstrap, topics.validity, port, token, args.freshness_samples),

@@ -17,6 +17,7 @@ cost a few hundred MB instead of gigabytes of model objects.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -31,6 +32,27 @@ from streams.contract import ClockMark, Entitlement, ValidityRecord
 log = logging.getLogger(__name__)
 
 SubjectKey = tuple[str, str, str]  # (city, subject_kind, subject)
+# One owner (the usual case) is kept as an (owner, bytes) tuple, several as {owner: bytes}.
+# Tuples of strings and bytes are not tracked by the garbage collector, so a million
+# plates add nothing to its full collections (a dict per plate cost 100+ ms pauses).
+Held = tuple[str, bytes] | dict[str, bytes]
+
+
+def _owners(held: Held | None) -> dict[str, bytes]:
+    if held is None:
+        return {}
+    if isinstance(held, tuple):
+        return {held[0]: held[1]}
+    return held
+
+
+def _held(owners: dict[str, bytes]) -> Held | None:
+    if not owners:
+        return None
+    if len(owners) == 1:
+        ((owner, raw),) = owners.items()
+        return (owner, raw)
+    return owners
 
 
 class ValidityIndex:
@@ -41,7 +63,7 @@ class ValidityIndex:
     """
 
     def __init__(self) -> None:
-        self._subjects: dict[SubjectKey, dict[str, bytes]] = {}
+        self._subjects: dict[SubjectKey, Held] = {}
         self._as_of: dict[str, datetime] = {}
         self.applied = 0
         self.malformed = 0
@@ -68,20 +90,24 @@ class ValidityIndex:
                 self._apply_clock(value)
             return
         subject_key = (city, kind, subject)
-        owners = self._subjects.get(subject_key)
+        held = self._subjects.get(subject_key)
         if value is None:
-            if owners and owner in owners:
-                remaining = {o: v for o, v in owners.items() if o != owner}
-                if remaining:
-                    self._subjects[subject_key] = remaining
-                else:
+            owners = _owners(held)
+            if owner in owners:
+                remaining = _held({o: v for o, v in owners.items() if o != owner})
+                if remaining is None:
                     del self._subjects[subject_key]
+                else:
+                    self._subjects[subject_key] = remaining
             return
         updated_at = _updated_at(value)
         if updated_at is None:
             self.malformed += 1
             return
-        self._subjects[subject_key] = {**owners, owner: value} if owners else {owner: value}
+        if held is None or (isinstance(held, tuple) and held[0] == owner):
+            self._subjects[subject_key] = (owner, value)
+        else:
+            self._subjects[subject_key] = {**_owners(held), owner: value}
         self._advance(city, updated_at)
 
     def record(self, record: ValidityRecord) -> None:
@@ -116,11 +142,11 @@ class ValidityIndex:
         return (city, kind, subject) in self._subjects
 
     def records(self, city: str, kind: str, subject: str) -> list[ValidityRecord]:
-        owners = self._subjects.get((city, kind, subject))
-        if not owners:
+        held = self._subjects.get((city, kind, subject))
+        if held is None:
             return []
         found = []
-        for raw in owners.values():
+        for raw in _owners(held).values():
             try:
                 found.append(ValidityRecord.model_validate_json(raw))
             except ValidationError:
@@ -265,6 +291,9 @@ class KafkaReplica:
                         self._positions[tp.partition] = consumer.position(tp)
                     if all(self._positions[p] >= end for p, end in targets.items()):
                         log.info("validity replica caught up: %d subjects", len(self.index))
+                        # What was loaded lives as long as the process: keep the garbage
+                        # collector from walking it again on every full collection.
+                        gc.freeze()
                         self._ready.set()
                 if time.monotonic() - last_ends_refresh > 5.0:
                     ends = consumer.end_offsets(tps)
