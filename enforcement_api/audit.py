@@ -53,7 +53,7 @@ class KafkaAuditTrail:
         bootstrap: str,
         topic: str,
         capacity: int = 100_000,
-        interval_s: float = 0.02,
+        interval_s: float = 0.1,
         max_batch: int = 5_000,
     ) -> None:
         self.bootstrap = bootstrap

@@ -187,7 +187,7 @@ class KafkaReplica:
         topic: str,
         index: ValidityIndex | None = None,
         *,
-        fetch_max_wait_ms: int = 20,
+        fetch_max_wait_ms: int = 100,
         client_id: str = "enforcement-api-replica",
     ) -> None:
         self.bootstrap = bootstrap
