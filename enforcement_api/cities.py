@@ -44,6 +44,7 @@ class CityDirectory:
         self.kernel: Kernel = kernel  # type: ignore[assignment]
         self._cities = frozenset(self.kernel.list_cities())
         self._unavailable: dict[str, str] = {}
+        self._charging: dict[tuple[str, str, datetime], bool] = {}
 
     @property
     def known(self) -> frozenset[str]:
@@ -66,10 +67,22 @@ class CityDirectory:
 
     def charging_required(self, city: str, zone: str | None, at: datetime) -> bool:
         """Is payment required at `at` in `zone` — or, for a whole-city check, in any zone?"""
-        charging = self.kernel.charging_in_force
         if zone is not None:
-            return bool(charging(city, zone, at))
-        return any(charging(city, z, at) for z in sorted(self.zones(city)))
+            return self._in_force(city, zone, at)
+        return any(self._in_force(city, z, at) for z in sorted(self.zones(city)))
+
+    def _in_force(self, city: str, zone: str, at: datetime) -> bool:
+        # Charging spans start and end on whole minutes (HH:MM in the configs), so the
+        # answer for the minute holds for every second of it; the kernel is asked once per
+        # zone and minute instead of on every check (~16 us each).
+        minute = at.replace(second=0, microsecond=0)
+        key = (city, zone, minute)
+        answer = self._charging.get(key)
+        if answer is None:
+            if len(self._charging) > 10_000:
+                self._charging.clear()
+            answer = self._charging[key] = bool(self.kernel.charging_in_force(city, zone, minute))
+        return answer
 
     def unavailable_text(self, city: str) -> str:
         """NIS-8: the apology the customer gets when the pipeline cannot take the event."""

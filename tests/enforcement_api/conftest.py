@@ -4,6 +4,7 @@ its audit trail a list and its event sink a list."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,11 +16,35 @@ from enforcement_api.main import create_app
 from enforcement_api.replica import ValidityIndex
 from enforcement_api.services import MemoryReplica, Services
 from streams.contract import Topics
-from tests.enforcement_api.enf_helpers import ISSUER, SECRET, Api, FixedKernel, ListSink, make_token
+from tests.enforcement_api.enf_helpers import (
+    ISSUER,
+    SECRET,
+    Api,
+    ListSink,
+    city_config_dir,
+    make_token,
+)
+
+
+@pytest.fixture(scope="session")
+def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real tariffs and the tests' own reply texts (see enf_helpers.city_config_dir)."""
+    return city_config_dir(tmp_path_factory.mktemp("cities"))
+
+
+@pytest.fixture(autouse=True)
+def _city_configs(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Per test, so no other package's tests ever see this folder.
+    monkeypatch.setenv("PLATFORM_CONFIG_DIR", str(config_dir))
 
 
 @pytest.fixture
-def api() -> Iterator[Api]:
+def cities(config_dir: Path) -> CityDirectory:
+    return CityDirectory()
+
+
+@pytest.fixture
+def api(cities: CityDirectory) -> Iterator[Api]:
     settings = ApiSettings(
         jwt_secret=SECRET,
         jwt_issuer=ISSUER,
@@ -32,7 +57,7 @@ def api() -> Iterator[Api]:
     sink = ListSink()
     services = Services(
         settings=settings,
-        cities=CityDirectory(FixedKernel()),
+        cities=cities,
         replica=MemoryReplica(index),
         audit=audit,
         events=sink,

@@ -3,9 +3,11 @@ an in-memory event sink. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from enforcement_api.kafka_io import KafkaUnavailable, Message
 from enforcement_api.replica import ValidityIndex
 from enforcement_api.services import Services
 from streams.contract import Entitlement, ValidityRecord
+from tariff_kernel.config import REPO_CONFIG
 
 SECRET = "test-secret-for-enforcement-api-tests-0123456789"
 ISSUER = "test-issuer"
@@ -77,50 +80,30 @@ def record(
     )
 
 
-@dataclass
-class CityFacts:
-    """A city as the tests need it: system, zones, grace and weekly charging hours."""
+# The NIS-8 texts these tests expect; written beside copies of the real city configs.
+NIS_UNAVAILABLE_SR = "Izvinjavamo se, usluga trenutno nije dostupna. Platite na drugi način."
+NIS_UNAVAILABLE_EN = "Sorry, the service is unavailable. Please pay another way."
+TEST_REPLIES = f"""
+[replies.sr]
+unavailable = "{NIS_UNAVAILABLE_SR}"
 
-    system: str
-    zones: dict[str, Any]
-    grace_minutes: int = 0
-    language: str = "en"
-    raw: dict[str, Any] = field(default_factory=dict)
-    # weekday (Mon=0) -> (start hour, end hour), local time; absent: free all day
-    hours: dict[int, tuple[int, int]] = field(default_factory=dict)
-    timezone: str = "Europe/Belgrade"
+[replies.en]
+unavailable = "{NIS_UNAVAILABLE_EN}"
+"""
 
 
-class FixedKernel:
-    """Stands in for `tariff_kernel` in the HTTP tests only: the charging-hours rule itself
-    (NIS-3) is the kernel's and tested there; these tests are about the API's answers."""
+def city_config_dir(target: Path) -> Path:
+    """The product's city configs (tariffs only) plus the tests' own Niš reply texts.
 
-    def __init__(self) -> None:
-        nis_hours = {d: (7, 21) for d in range(5)} | {5: (7, 14)}
-        self.cities = {
-            "nis": CityFacts(
-                "sms_parking",
-                {"extra": None, "red": None, "green": None},
-                grace_minutes=5,
-                language="sr",
-                raw={"replies": {"unavailable": {"sr": "Izvinite, servis nije dostupan."}}},
-                hours=nis_hours,
-            ),
-            "hradec": CityFacts("missed_call", {}, timezone="Europe/Prague"),
-            "tarnow": CityFacts("card_fare", {}, timezone="Europe/Warsaw"),
-        }
-
-    def list_cities(self) -> list[str]:
-        return sorted(self.cities)
-
-    def load_city(self, city_id: str) -> CityFacts:
-        return self.cities[city_id]
-
-    def charging_in_force(self, city: str, zone: str, at: datetime) -> bool:
-        facts = self.cities[city]
-        local = at.astimezone(ZoneInfo(facts.timezone))
-        span = facts.hours.get(local.weekday())
-        return span is not None and span[0] <= local.hour < span[1]
+    Only `<city>.toml` files are copied: the parts other teams own (`nis.replies.toml`)
+    would clash with the test's replies; the kernel merges whatever lies beside them.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for main in REPO_CONFIG.glob("*.toml"):
+        if "." not in main.stem:
+            shutil.copy(main, target / main.name)
+    (target / "nis.test_replies.toml").write_text(TEST_REPLIES, encoding="utf-8")
+    return target
 
 
 class ListSink:

@@ -8,7 +8,7 @@ import pytest
 
 from enforcement_api.api.schemas import PlateBatchResult, PlateCheck, SubjectCheck
 from streams.contract import format_time
-from tests.enforcement_api.enf_helpers import SMS, ent, make_token, record, utc
+from tests.enforcement_api.enf_helpers import NIS_UNAVAILABLE_SR, SMS, ent, make_token, record, utc
 
 TUE9 = utc("2026-11-24T09:00")  # Tuesday: charging in force in Niš
 SUN11 = utc("2026-11-29T11:00")  # Sunday: free (NIS-3)
@@ -294,8 +294,8 @@ def test_nis8_ingest_503_with_the_city_reply_when_kafka_cannot_take_it(api):
     api.sink.down = True
     response = api.post("/v1/events", SMS, INGEST)
     assert response.status_code == 503
-    assert response.json()["reply"] == "Izvinite, servis nije dostupan."
-    assert response.json()["replies"] == {"nis": "Izvinite, servis nije dostupan."}
+    assert response.json()["reply"] == NIS_UNAVAILABLE_SR
+    assert response.json()["replies"] == {"nis": NIS_UNAVAILABLE_SR}
     assert response.headers["retry-after"] == "5"
 
 

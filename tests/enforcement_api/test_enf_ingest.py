@@ -9,18 +9,20 @@ import pytest
 from enforcement_api.cities import DEFAULT_UNAVAILABLE_TEXT, CityDirectory, reply_text
 from enforcement_api.ingest import event_bodies, plan_ingest
 from streams.contract import parse_event, routing_key
-from tests.enforcement_api.enf_helpers import SMS, FixedKernel
-
-CITIES = CityDirectory(FixedKernel())
+from tests.enforcement_api.enf_helpers import NIS_UNAVAILABLE_SR, SMS
 
 
-def plan(bodies):
-    return plan_ingest(
-        bodies, known_cities=CITIES.known, system_of=CITIES.system, raw_topic="p.events.raw"
-    )
+@pytest.fixture
+def plan(cities: CityDirectory):
+    def run(bodies):
+        return plan_ingest(
+            bodies, known_cities=cities.known, system_of=cities.system, raw_topic="p.events.raw"
+        )
+
+    return run
 
 
-def test_valid_event_is_keyed_by_its_owner_like_every_producer():
+def test_valid_event_is_keyed_by_its_owner_like_every_producer(plan):
     result = plan([SMS])
     assert result.rejected == []
     (message,) = result.messages
@@ -31,7 +33,7 @@ def test_valid_event_is_keyed_by_its_owner_like_every_producer():
     assert result.ids == ["sms-1"] and result.cities == ["nis"]
 
 
-def test_every_bad_event_is_named_with_its_reasons():
+def test_every_bad_event_is_named_with_its_reasons(plan):
     bad_city = {**SMS, "id": "x1", "city": "atlantis"}
     bad_data = {**SMS, "id": "x2", "data": {**SMS["data"], "msisdn": "12"}}
     wrong_system = {
@@ -57,10 +59,10 @@ def test_one_event_or_a_batch_but_not_a_bare_list():
         event_bodies({"events": "x"})
 
 
-def test_nis8_unavailable_reply_in_the_city_language_with_english_fallback():
-    assert CITIES.unavailable_text("nis") == "Izvinite, servis nije dostupan."
-    assert CITIES.unavailable_text("hradec") == DEFAULT_UNAVAILABLE_TEXT
-    assert CITIES.unavailable_text("atlantis") == DEFAULT_UNAVAILABLE_TEXT
+def test_nis8_unavailable_reply_in_the_city_language_with_english_fallback(cities):
+    assert cities.unavailable_text("nis") == NIS_UNAVAILABLE_SR
+    assert cities.unavailable_text("hradec") == DEFAULT_UNAVAILABLE_TEXT
+    assert cities.unavailable_text("atlantis") == DEFAULT_UNAVAILABLE_TEXT
     raw = {"replies": {"sr": {"unavailable": "Servis ne radi."}, "en": {"unavailable": "Down."}}}
     assert reply_text(raw, ["unavailable"], "sr") == "Servis ne radi."
     assert reply_text(raw, ["unavailable"], "cs") == "Down."

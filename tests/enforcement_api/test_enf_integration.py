@@ -18,9 +18,9 @@ from enforcement_api.main import create_app, kafka_services
 from streams.contract import CheckRecord, ClockMark, Topics, clock_key, format_time
 from tests.enforcement_api.enf_helpers import (
     ISSUER,
+    NIS_UNAVAILABLE_SR,
     SECRET,
     SMS,
-    FixedKernel,
     ent,
     make_token,
     record,
@@ -59,7 +59,7 @@ def settings_for(bootstrap: str, topics: Topics, **kw) -> ApiSettings:
 
 
 def start_api(bootstrap: str, topics: Topics, **kw) -> TestClient:
-    services = kafka_services(settings_for(bootstrap, topics, **kw), CityDirectory(FixedKernel()))
+    services = kafka_services(settings_for(bootstrap, topics, **kw), CityDirectory())
     return TestClient(create_app(services))
 
 
@@ -215,6 +215,6 @@ def test_nis8_kafka_unavailable_gives_503_with_the_reply_text(topics):
             "/v1/events", json=SMS, headers={"Authorization": f"Bearer {INGEST}"}
         )
         assert response.status_code == 503
-        assert response.json()["reply"] == "Izvinite, servis nije dostupan."
+        assert response.json()["reply"] == NIS_UNAVAILABLE_SR
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
