@@ -78,17 +78,36 @@ def _holidays(days: frozenset[date]) -> np.ndarray:
     return np.array(sorted((d - EPOCH).days for d in days), dtype=np.int64)
 
 
+# The window table covers these years; outside them the kernels walk local days instead.
+WINDOWS_FIRST_YEAR, WINDOWS_LAST_YEAR = 2000, 2060
+
+
+@functools.cache
+def calendar(timezone: str, zone: Zone, holidays: frozenset[date]) -> tuple:
+    """Everything the kernels need to know when charging is in force in `zone`:
+    (time-zone table, spans per weekday, holidays, window table with prefix sums)."""
+    tz = tz_table(timezone)
+    spans = _spans(zone)
+    days = _holidays(holidays)
+    first = int(datetime(WINDOWS_FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp())
+    last = int(datetime(WINDOWS_LAST_YEAR, 1, 1, tzinfo=UTC).timestamp())
+    starts, ends, before, day_ends = k.build_windows(first, last, tz, spans, days)
+    # Lookups stay in the table only while the next window is known to be in it.
+    last = int(starts[-1])
+    bounds = np.array([first, last], dtype=np.int64)
+    index = k.index_days(first, last, ends)
+    return tz, spans, days, (starts, ends, before, day_ends, bounds, index)
+
+
 @dataclass(frozen=True)
 class CompiledProduct:
     P: np.ndarray
     hour_prices: np.ndarray
     tiers: tuple[np.ndarray, np.ndarray, np.ndarray]
-    tz: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    spans: tuple[np.ndarray, np.ndarray, np.ndarray]
-    holidays: np.ndarray
+    cal: tuple
 
     def args(self) -> tuple:
-        return (self.P, self.hour_prices, self.tiers, self.tz, self.spans, self.holidays)
+        return (self.P, self.hour_prices, self.tiers, self.cal)
 
 
 _KINDS = {"hourly": k.KIND_HOURLY, "day": k.KIND_DAY, "metered": k.KIND_METERED}
@@ -115,9 +134,7 @@ def compile_product(city: CityConfig, product: ParkingProduct) -> CompiledProduc
         P=P,
         hour_prices=hour_prices,
         tiers=tiers,
-        tz=tz_table(city.timezone),
-        spans=_spans(city.zones[product.zone]),
-        holidays=_holidays(city.holidays),
+        cal=calendar(city.timezone, city.zones[product.zone], city.holidays),
     )
 
 

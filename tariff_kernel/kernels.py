@@ -49,8 +49,9 @@ def local_day(t, tz):
 
 
 @njit(cache=True)
-def next_window(t, tz, spans, holidays):
-    """The charging span still running at `t` or the next one: (start, end), or (-1, -1)."""
+def scan_next_window(t, tz, spans, holidays):
+    """The charging span still running at `t` or the next one: (start, end), or (-1, -1),
+    found by walking local days (used to build the window table and beyond its range)."""
     _trans, off_after, thresh, off0 = tz
     starts, ends, counts = spans
     first = local_day(t, tz) - 1
@@ -69,12 +70,12 @@ def next_window(t, tz, spans, holidays):
 
 
 @njit(cache=True)
-def day_end(ws, we, tz, spans, holidays):
+def scan_day_end(ws, we, tz, spans, holidays):
     day = local_day(ws, tz)
     end = we
     t = we
     while True:
-        nws, nwe = next_window(t, tz, spans, holidays)
+        nws, nwe = scan_next_window(t, tz, spans, holidays)
         if nws < 0 or local_day(nws, tz) != day:
             return end
         end = nwe
@@ -82,15 +83,112 @@ def day_end(ws, we, tz, spans, holidays):
 
 
 @njit(cache=True)
-def charged_seconds(a, b, tz, spans, holidays):
+def scan_charged_seconds(a, b, tz, spans, holidays):
     total = 0
     t = a
     while True:
-        ws, we = next_window(t, tz, spans, holidays)
+        ws, we = scan_next_window(t, tz, spans, holidays)
         if ws < 0 or ws >= b:
             return total
         total += min(b, we) - max(a, ws)
         t = we
+
+
+# --- the window table: every charging span of a zone over decades, with prefix sums -----
+
+
+@njit(cache=True)
+def build_windows(first, last, tz, spans, holidays):
+    """Every charging span between `first` and `last`: starts, ends, the charged seconds
+    before each, and when charging ends on each span's local day."""
+    count = 0
+    t = first
+    while True:
+        ws, we = scan_next_window(t, tz, spans, holidays)
+        if ws < 0 or ws >= last:
+            break
+        count += 1
+        t = we
+    starts = np.empty(count, np.int64)
+    ends = np.empty(count, np.int64)
+    before = np.empty(count + 1, np.int64)
+    day_ends = np.empty(count, np.int64)
+    t = first
+    before[0] = 0
+    for i in range(count):
+        ws, we = scan_next_window(t, tz, spans, holidays)
+        starts[i], ends[i] = ws, we
+        before[i + 1] = before[i] + (we - ws)
+        t = we
+    for i in range(count - 1, -1, -1):
+        same_day = i + 1 < count and local_day(starts[i + 1], tz) == local_day(starts[i], tz)
+        day_ends[i] = day_ends[i + 1] if same_day else ends[i]
+    return starts, ends, before, day_ends
+
+
+@njit(cache=True)
+def index_days(first, last, ends):
+    """`index[j]`: the first window ending after UTC day j (counted from `first`), so a
+    lookup is one array read and a step or two instead of a binary search."""
+    days = (last - first) // DAY + 1
+    index = np.empty(days, np.int64)
+    i = 0
+    for j in range(days):
+        t = first + j * DAY
+        while i < ends.size and ends[i] <= t:
+            i += 1
+        index[j] = i
+    return index
+
+
+@njit(cache=True)
+def _first_ending_after(t, wins):
+    """Index of the first window whose end is after `t`; -1 when `t` is outside the table."""
+    _starts, ends, _before, _day_ends, bounds, index = wins
+    if t < bounds[0] or t >= bounds[1]:
+        return -1
+    i = index[(t - bounds[0]) // DAY]
+    while i < ends.size and ends[i] <= t:
+        i += 1
+    return i if i < ends.size else -1
+
+
+@njit(cache=True)
+def next_window(t, cal):
+    """The charging span running at `t` or the next one (UTC seconds); (-1, -1) if none."""
+    tz, spans, holidays, wins = cal
+    i = _first_ending_after(t, wins)
+    if i >= 0:
+        return wins[0][i], wins[1][i]
+    return scan_next_window(t, tz, spans, holidays)
+
+
+@njit(cache=True)
+def day_end(ws, we, cal):
+    """When charging ends on the local day of the span (ws, we) (NIS-14, ZCS-6)."""
+    tz, spans, holidays, wins = cal
+    i = _first_ending_after(ws, wins)
+    if i >= 0 and wins[0][i] == ws:
+        return wins[3][i]
+    return scan_day_end(ws, we, tz, spans, holidays)
+
+
+@njit(cache=True)
+def _charged_until(i, t, wins):
+    starts, _ends, before, _day_ends, _bounds, _index = wins
+    return before[i] + max(0, t - starts[i])
+
+
+@njit(cache=True)
+def charged_seconds(a, b, cal):
+    """Seconds of [a, b) during which charging is in force."""
+    tz, spans, holidays, wins = cal
+    if b <= a:
+        return 0
+    i, j = _first_ending_after(a, wins), _first_ending_after(b, wins)
+    if i >= 0 and j >= 0:
+        return _charged_until(j, b, wins) - _charged_until(i, a, wins)
+    return scan_charged_seconds(a, b, tz, spans, holidays)
 
 
 @njit(cache=True)
@@ -112,11 +210,11 @@ def metered_amount(charged_minutes, P, tier_from, tier_to, tier_rate):
 
 
 @njit(cache=True)
-def metered(a, b, P, tiers, tz, spans, holidays):
+def metered(a, b, P, tiers, cal):
     """(price before the maximum, charged minutes, minimum applied) for the stay [a, b)."""
     if b <= a:
         return 0, 0, False
-    seconds = charged_seconds(a, b, tz, spans, holidays)
+    seconds = charged_seconds(a, b, cal)
     minutes = ceil_div(ceil_div(seconds, 60), P[INCREMENT]) * P[INCREMENT]
     price = metered_amount(minutes, P, tiers[0], tiers[1], tiers[2])
     if price < P[MIN_FEE]:
@@ -125,17 +223,17 @@ def metered(a, b, P, tiers, tz, spans, holidays):
 
 
 @njit(cache=True)
-def end_for_amount(a, latest, amount, P, tiers, tz, spans, holidays):
+def end_for_amount(a, latest, amount, P, tiers, cal):
     horizon = latest if latest >= 0 else a + AMOUNT_HORIZON
     low, high = 0, max(0, (horizon - a) // 60)
-    price = metered(a, a + high * 60, P, tiers, tz, spans, holidays)[0]
+    price = metered(a, a + high * 60, P, tiers, cal)[0]
     if P[MAX_FEE] >= 0:
         price = min(price, P[MAX_FEE])
     if price <= amount:
         return horizon
     while low < high:
         mid = (low + high + 1) // 2
-        price = metered(a, a + mid * 60, P, tiers, tz, spans, holidays)[0]
+        price = metered(a, a + mid * 60, P, tiers, cal)[0]
         if P[MAX_FEE] >= 0:
             price = min(price, P[MAX_FEE])
         if price <= amount:
@@ -146,9 +244,9 @@ def end_for_amount(a, latest, amount, P, tiers, tz, spans, holidays):
 
 
 @njit(cache=True)
-def quote(start, mode, value, paid, P, hour_prices, tiers, tz, spans, holidays):
+def quote(start, mode, value, paid, P, hour_prices, tiers, cal):
     """One purchase: (price, effective start, end, minutes, flags); price -1 = no charging."""
-    ws, we = next_window(start, tz, spans, holidays)
+    ws, we = next_window(start, cal)
     if ws < 0:
         return -1, start, start, 0, 0
     kind = P[KIND]
@@ -174,7 +272,7 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, tz, spans, holidays):
             t = eff
             end = eff
             while True:
-                cws, cwe = next_window(t, tz, spans, holidays)
+                cws, cwe = next_window(t, cal)
                 if cws < 0:
                     return -1, start, start, 0, 0
                 begin = max(t, cws)
@@ -192,7 +290,7 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, tz, spans, holidays):
         eff = max(start, ws)
         if ws > start:
             flags |= CARRIED
-        end = day_end(ws, we, tz, spans, holidays)
+        end = day_end(ws, we, cal)
         return P[PRICE], eff, end, ceil_div(end - eff, 60), flags
     # metered
     clamp = P[CLAMP] != 0
@@ -201,7 +299,7 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, tz, spans, holidays):
         flags |= CARRIED
     latest = we if clamp else -1
     if mode == MODE_AMOUNT:
-        end = end_for_amount(eff, latest, value, P, tiers, tz, spans, holidays)
+        end = end_for_amount(eff, latest, value, P, tiers, cal)
     elif mode == MODE_END:
         end = value
     elif mode == MODE_MINUTES:
@@ -211,31 +309,41 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, tz, spans, holidays):
     if latest >= 0:
         end = min(end, latest)
     end = max(end, eff)
-    price, minutes, minimum = metered(eff, end, P, tiers, tz, spans, holidays)
+    price, minutes, minimum = metered(eff, end, P, tiers, cal)
     if minimum:
         flags |= MINIMUM
     if P[MAX_FEE] >= 0 and price > P[MAX_FEE]:
         price = P[MAX_FEE]
         flags |= CAPPED
         flags &= ~MINIMUM
-        cws, cwe = next_window(eff, tz, spans, holidays)
-        end = day_end(cws, cwe, tz, spans, holidays)
+        cws, cwe = next_window(eff, cal)
+        end = day_end(cws, cwe, cal)
     if P[MAX_STAY] >= 0 and paid + ceil_div(end - eff, 60) > P[MAX_STAY]:
         flags |= EXCEEDS
     return price, eff, end, minutes, flags
 
 
 @njit(cache=True, parallel=True)
-def quote_batch(starts, modes, values, paids, P, hour_prices, tiers, tz, spans, holidays):
+def quote_batch(starts, modes, values, paids, P, hour_prices, tiers, cal):
     n = starts.size
     prices = np.empty(n, np.int64)
     effs = np.empty(n, np.int64)
     ends = np.empty(n, np.int64)
     minutes = np.empty(n, np.int64)
     flags = np.empty(n, np.int64)
+    # Parallel loops cannot capture tuples of arrays: unpack here, re-pack per item.
+    tier_from, tier_to, tier_rate = tiers
+    (trans, off_after, thresh, off0), (sp_start, sp_end, sp_count), holidays, wins = cal
+    w_start, w_end, w_before, w_day_end, w_bounds, w_index = wins
     for i in prange(n):
-        r = quote(starts[i], modes[i], values[i], paids[i], P, hour_prices, tiers, tz, spans,
-                  holidays)  # fmt: skip
+        item_cal = (
+            (trans, off_after, thresh, off0),
+            (sp_start, sp_end, sp_count),
+            holidays,
+            (w_start, w_end, w_before, w_day_end, w_bounds, w_index),
+        )
+        r = quote(starts[i], modes[i], values[i], paids[i], P, hour_prices,
+                  (tier_from, tier_to, tier_rate), item_cal)  # fmt: skip
         prices[i], effs[i], ends[i], minutes[i], flags[i] = r
     return prices, effs, ends, minutes, flags
 

@@ -99,13 +99,13 @@ def quote_stay(
 
 
 def _zone_args(city: CityConfig, zone: str) -> tuple:
+    """The compiled calendar of `zone` (shared by every product sold in it)."""
     if zone not in city.zones:
         raise TariffError(f"city {city.id!r} has no zone {zone!r}")
     product = next((p for p in city.products.values() if p.zone == zone), None)
     if product is None:
         raise TariffError(f"zone {zone!r} of {city.id!r} sells nothing")
-    c = compiled_product(city, product.id)
-    return c.tz, c.spans, c.holidays
+    return compiled_product(city, product.id).cal
 
 
 def charging_window(
@@ -113,8 +113,7 @@ def charging_window(
 ) -> tuple[datetime, datetime] | None:
     """The charging span running at `at`, or the next one (UTC); None if none within a year."""
     cfg = load_city(city)
-    tz, spans, holidays = _zone_args(cfg, zone)
-    ws, we = k.next_window(epoch(at), tz, spans, holidays)
+    ws, we = k.next_window(epoch(at), _zone_args(cfg, zone))
     if ws < 0:
         return None
     return from_epoch(ws), from_epoch(we)
