@@ -7,9 +7,10 @@ zone at a moment (ENF-1 `not_required`), the kind of system (parking or transit)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
+
+from streams.replies import Replies
 
 PARKING_SYSTEMS = frozenset({"sms_parking", "app_parking"})
 TRANSIT_SYSTEMS = frozenset({"missed_call", "card_fare"})
@@ -19,8 +20,8 @@ DEFAULT_UNAVAILABLE_TEXT = (
     "Sorry, the payment service is temporarily unavailable. "
     "Nothing was charged. Please pay another way."
 )
-# Names a `[replies]` section may give the NIS-8 text, most specific first.
-UNAVAILABLE_KEYS = ("unavailable", "service_unavailable", "not_operational")
+# The reply template the SMS pipeline also uses for NIS-8 (streams/replies.py).
+UNAVAILABLE_KEY = "unavailable"
 
 
 class Kernel(Protocol):
@@ -90,32 +91,7 @@ class CityDirectory:
             return DEFAULT_UNAVAILABLE_TEXT
         text = self._unavailable.get(city)
         if text is None:
-            config = self.config(city)
-            text = reply_text(config.raw, UNAVAILABLE_KEYS, config.language)
-            text = self._unavailable[city] = text or DEFAULT_UNAVAILABLE_TEXT
+            templates = Replies.of(self.config(city)).templates
+            text = templates.get(UNAVAILABLE_KEY) or DEFAULT_UNAVAILABLE_TEXT
+            self._unavailable[city] = text
         return text
-
-
-def reply_text(raw: dict[str, Any], keys: Iterable[str], language: str) -> str | None:
-    """A reply from a city's `[replies]` table, in the city's language, then English.
-
-    Accepted shapes: `unavailable = "..."`, `unavailable = {sr = "...", en = "..."}` and
-    `[replies.sr] unavailable = "..."`.
-    """
-    replies = raw.get("replies")
-    if not isinstance(replies, dict):
-        return None
-    tables = [replies] + [
-        replies[lang] for lang in (language, "en") if isinstance(replies.get(lang), dict)
-    ]
-    for key in keys:
-        for table in tables:
-            value = table.get(key)
-            if isinstance(value, str) and value.strip():
-                return value
-            if isinstance(value, dict):
-                for lang in (language, "en"):
-                    text = value.get(lang)
-                    if isinstance(text, str) and text.strip():
-                        return text
-    return None

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from enforcement_api.cities import DEFAULT_UNAVAILABLE_TEXT, CityDirectory, reply_text
+from enforcement_api.cities import DEFAULT_UNAVAILABLE_TEXT, CityDirectory
 from enforcement_api.ingest import event_bodies, plan_ingest
 from streams.contract import parse_event, routing_key
 from tests.enforcement_api.enf_helpers import NIS_UNAVAILABLE_SR, SMS
@@ -63,8 +63,3 @@ def test_nis8_unavailable_reply_in_the_city_language_with_english_fallback(citie
     assert cities.unavailable_text("nis") == NIS_UNAVAILABLE_SR
     assert cities.unavailable_text("hradec") == DEFAULT_UNAVAILABLE_TEXT
     assert cities.unavailable_text("atlantis") == DEFAULT_UNAVAILABLE_TEXT
-    raw = {"replies": {"sr": {"unavailable": "Servis ne radi."}, "en": {"unavailable": "Down."}}}
-    assert reply_text(raw, ["unavailable"], "sr") == "Servis ne radi."
-    assert reply_text(raw, ["unavailable"], "cs") == "Down."
-    assert reply_text({"replies": {"unavailable": "Plain."}}, ["unavailable"], "sr") == "Plain."
-    assert reply_text({}, ["unavailable"], "sr") is None
