@@ -116,3 +116,121 @@ def test_enf1_nis9_sms_through_ingest_worker_and_replica_to_the_warden(
         assert still_valid_before["valid_until"] == format_time(
             NIS_TUESDAY_9 + timedelta(minutes=3)
         )
+
+
+def event(event_id: str, type_: str, city: str, at: datetime, **data) -> dict:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "urn:test:e2e",
+        "type": type_,
+        "time": format_time(at),
+        "city": city,
+        "data": data,
+    }
+
+
+def inspect(client: TestClient, path: str, at: datetime, status: str) -> dict:
+    token = make_token("inspector", "hradec", "tarnow", subject="I-e2e")
+    deadline = time.monotonic() + 60
+    while True:
+        response = client.get(
+            path, params={"at": format_time(at)}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] == status:
+            return body
+        assert time.monotonic() < deadline, f"never {status}: {body}"
+        time.sleep(0.2)
+
+
+def test_hkr9_trn10_tickets_and_cards_through_ingest_worker_and_replica_to_the_inspector(
+    run_worker, kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLATFORM_CONFIG_DIR", str(REPO_CONFIG))
+    prefix = f"{topic_prefix}e2t{secrets.token_hex(2)}."
+    run_worker(
+        PLATFORM_TOPIC_PREFIX=prefix,
+        PLATFORM_CONFIG_DIR=str(REPO_CONFIG),
+        STREAMS_STORE="memory://",
+        STREAMS_PARTITIONS="2",
+    )
+    settings = ApiSettings(
+        kafka_bootstrap=kafka_bootstrap,
+        topics=Topics(prefix),
+        partitions=2,
+        jwt_secret=SECRET,
+        jwt_issuer=ISSUER,
+        rate_per_s=0,
+    )
+    gateway = make_token("ingest", "hradec", "tarnow", subject="gw-e2e")
+    phone, card = "+420603555111", f"TK-E2E{secrets.randbelow(10**6):06d}"
+    prague_8 = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 08:00 in Hradec Králové
+    events = [
+        event("h-reg", "call.missed", "hradec", prague_8, msisdn=phone, to="910 301 000"),
+        event(
+            "h-ano",
+            "sms.received",
+            "hradec",
+            prague_8 + timedelta(minutes=1),
+            msisdn=phone,
+            to="90230",
+            text="ano hkr",
+            operator="o2",
+        ),
+        event(
+            "h-buy",
+            "call.missed",
+            "hradec",
+            prague_8 + timedelta(minutes=2),
+            msisdn=phone,
+            to="910 301 001",
+        ),
+        event(
+            "c-cash",
+            "card.epurse_topup",
+            "tarnow",
+            prague_8,
+            card_id=card,
+            machine_id="P-1",
+            amount=5000,
+        ),
+        event(
+            "c-move",
+            "card.transfer",
+            "tarnow",
+            prague_8 + timedelta(minutes=1),
+            card_id=card,
+            validator_id="V-1",
+            amount=5000,
+        ),
+        event(
+            "c-in",
+            "card.tap",
+            "tarnow",
+            prague_8 + timedelta(minutes=2),
+            card_id=card,
+            validator_id="V-1",
+            trip_id="L5-0800",
+            stop_seq=2,
+            counter=1,
+            card_class="standard",
+            entitlement="normal",
+        ),
+    ]
+    moment = prague_8 + timedelta(minutes=10)
+    with TestClient(create_app(kafka_services(settings, CityDirectory()))) as client:
+        response = client.post(
+            "/v1/events", json={"events": events}, headers={"Authorization": f"Bearer {gateway}"}
+        )
+        assert response.status_code == 202, response.text
+        by_phone = inspect(client, f"/v1/cities/hradec/phones/{phone}/tickets", moment, "valid")
+        code = by_phone["entitlements"][0]["code"]
+        assert code and by_phone["entitlements"][0]["channel"] == "missed_call"
+        by_code = inspect(client, f"/v1/cities/hradec/tickets/{code}", moment, "valid")
+        assert by_code["valid_until"] == by_phone["valid_until"]
+        assert "msisdn" not in by_code["entitlements"][0]["details"]
+        ride = inspect(client, f"/v1/cities/tarnow/cards/{card}", moment, "valid")
+        assert ride["entitlements"][0]["kind"] == "ride"
+        assert ride["entitlements"][0]["details"]["trip"] == "L5-0800"
