@@ -364,9 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
+    import signal
+
     import uvloop
 
     from enforcement_api.core.security import issue_token
+
+    # A stopped benchmark still stops its server and deletes its topics (finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from infra.settings import Settings
     from streams.contract import Topics
 
