@@ -98,7 +98,9 @@ def create_app_from_env() -> FastAPI:
     settings = ApiSettings.from_env()
     if settings.uses_dev_secret:
         log.warning("API_JWT_SECRET is not set: using the development key (never in production)")
-    return create_app(kafka_services(settings))
+    cities = CityDirectory()
+    cities.warm_up()
+    return create_app(kafka_services(settings, cities))
 
 
 def _ensure_topics(settings: ApiSettings) -> None:

@@ -22,3 +22,8 @@ def test_enf1_city_facts_come_from_the_configs(cities):
     assert cities.zones("nis") == {"extra", "red", "green"}
     assert cities.grace_minutes("nis") == 5
     assert cities.is_parking("nis") and not cities.is_parking("hradec")
+
+
+def test_warm_up_asks_every_parking_zone_without_error(cities):
+    cities.warm_up()
+    assert cities.unavailable_text("nis")
