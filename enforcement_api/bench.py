@@ -357,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2000.0)
     parser.add_argument("--batch-rate", type=float, default=20.0)
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between phases")
+    parser.add_argument("--warm-up", type=float, default=10.0, help="seconds, not recorded")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
@@ -449,7 +450,9 @@ def main(argv: list[str] | None = None) -> int:
                 body = json.dumps({"plates": plates, "zone": "red", "at": BENCH_AT_QUERY}).encode()
                 return post("/v1/cities/nis/plates:check", body, token)
 
-            asyncio.run(closed_loop("warm-up", port, single, 4, 3))
+            # warm-up at the target rate, not recorded (first touches, allocator, kernel)
+            warm = asyncio.run(open_loop("warm-up", port, single, args.rate, args.warm_up))
+            report("warm_up", warm.summary())
             time.sleep(args.pause)
             run = asyncio.run(open_loop("single_at_rate", port, single, args.rate, args.seconds))
             report("single_at_rate", {**run.summary(), "target_per_s": args.rate})
