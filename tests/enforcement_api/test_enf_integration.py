@@ -132,6 +132,7 @@ def loaded(kafka_bootstrap: str, topics: Topics, producer: KafkaProducer) -> Ite
 
 
 def test_enf1_replica_answers_from_the_validity_topic_with_as_of(kafka_bootstrap, loaded):
+    """Every status value, near misses and a batch, answered from a replica fed by Kafka."""
     with start_api(kafka_bootstrap, loaded) as client:
         ready = wait_ready(client)
         assert ready["replica"]["subjects"] == 2  # the tombstoned plate is gone
@@ -139,8 +140,25 @@ def test_enf1_replica_answers_from_the_validity_topic_with_as_of(kafka_bootstrap
         assert body["status"] == "valid"
         assert body["valid_until"] == format_time(TUE9 + timedelta(hours=2))
         assert body["as_of"] == format_time(TUE9 + timedelta(hours=1, minutes=5))
+        end = TUE9 + timedelta(hours=2)
+        assert plate(client, "NI123AB", end + timedelta(minutes=2))["status"] == "grace"
+        expired = plate(client, "NI123AB", end + timedelta(hours=1))
+        assert (expired["status"], expired["expired_at"]) == ("expired", format_time(end))
+        assert plate(client, "NI123AB", utc("2026-11-29T11:00"))["status"] == "not_required"
         assert plate(client, "NI777ŠĐ", TUE9 + timedelta(minutes=5))["status"] == "revoked"
         assert plate(client, "NI555XX", TUE9 + timedelta(minutes=5))["status"] == "none"
+        near = plate(client, "NI123A8", TUE9 + timedelta(minutes=30))
+        assert [s["plate"] for s in near["suggestions"]] == ["NI123AB"]
+        batch = client.post(
+            "/v1/cities/nis/plates:check",
+            json={
+                "plates": ["NI123AB", "NI777ŠĐ", "BG999ZZ"],
+                "at": format_time(TUE9 + timedelta(minutes=10)),
+            },
+            headers={"Authorization": f"Bearer {WARDEN}"},
+        )
+        assert batch.status_code == 200, batch.text
+        assert [r["status"] for r in batch.json()["results"]] == ["valid", "revoked", "none"]
 
 
 def test_enf1_a_new_record_reaches_the_answer_and_two_replicas_agree(
