@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -73,6 +74,29 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
         created = [t.name for t in wanted]
         if created:
             log.info("created topics %s", created)
+            _wait_for_leaders(admin, created)
         return created
     finally:
         admin.close()
+
+
+def _wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: float = 30.0) -> None:
+    """Return once every partition of `names` has a leader in the broker's metadata.
+
+    A consumer group leader that assigns partitions before a just-created topic shows in
+    the metadata assigns nothing and the worker sits idle, "ready" with no partitions
+    (seen on a heavily loaded machine); waiting here closes that window.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = admin.describe_topics(names)
+        if all(
+            d["error_code"] == 0
+            and d["partitions"]
+            and all(p["error_code"] == 0 and p["leader_id"] >= 0 for p in d["partitions"])
+            for d in described
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topics {names} have no leaders after {timeout_s} s")
+        time.sleep(0.2)

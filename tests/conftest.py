@@ -97,6 +97,12 @@ class WorkerProcess:
                 self.popen.wait(timeout=10)
 
 
+def _assigned(log: str, raw_topic: str) -> bool:
+    ready = log.rfind("[^Worker]: Ready")
+    assignment = log.rfind("Setting newly assigned partitions")
+    return ready >= 0 and assignment >= 0 and raw_topic in log[assignment:]
+
+
 @pytest.fixture
 def run_worker(
     kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
@@ -134,7 +140,10 @@ def run_worker(
         worker = WorkerProcess(popen, log_file, env)
         started.append(worker)
         deadline = time.monotonic() + timeout_s
-        while "[^Worker]: Ready" not in worker.log():
+        raw_topic = f"{env['PLATFORM_TOPIC_PREFIX']}events.raw"
+        # Ready alone is not enough: a worker that joined before the topic was visible
+        # reports Ready with no partitions and would sit idle; wait for its assignment.
+        while not _assigned(worker.log(), raw_topic):
             if popen.poll() is not None:
                 pytest.fail(f"worker exited ({popen.returncode}):\n{worker.log()[-4000:]}")
             if time.monotonic() > deadline:

@@ -8,12 +8,15 @@ limit → suspension → renewal → ordering again. The worker is then killed (
 middle of the stream and a new one takes over from the changelogs: Tarnów's check-in and
 check-out after 10 stops, a tap repeated with the same counter (charged once), a group
 of three refunded at check-out, an online top-up pending through an interrupted sync and
-written at a completed one. Every ledger id is published with one content only, and the
-set of ids is exactly what the same events give through Replay.
+written at a completed one. The kill lands in a burst of demo traffic, between a batch's
+published records and its state write. Every record id is published with one content
+only, and the ledger, the outcomes and the final validity of every key equal what the
+same events give through Replay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
@@ -29,6 +32,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from infra.settings import REPO_ROOT
 from streams.contract import Event, Topics, make_event, routing_key
 from streams.contract.routing import TICK_KEY
+from streams.demo_transit import demo_events
 from streams.runtime.replay import Replay
 from streams.systems import load_rules
 from tariff_kernel import check_in_deposit, ride_refund, transit_product
@@ -108,6 +112,14 @@ class Pipeline:
     def validity(self, key: str) -> dict | None:
         found = [v for k, v in self.records[self.topics.validity] if k == key]
         return found[-1] if found else None
+
+    def final_validity(self) -> dict[str, dict | None]:
+        """The last value of every key on the validity topic (None: tombstone)."""
+        final: dict[str, dict | None] = {}
+        for key, value in self.records[self.topics.validity]:
+            if key is not None and "|clock|" not in key:
+                final[key] = value
+        return final
 
     def close(self) -> None:
         self.producer.close()
@@ -229,13 +241,17 @@ def test_transit_on_real_kafka_survives_a_killed_worker(
         assert pipe.validity(f"hradec|ticket|{code}|{PHONE}") is not None  # HKR-9
         assert outcomes["c-in-again"]["outcome"] == "duplicate"  # TRN-3
 
-        # The worker dies mid-stream (no clean shutdown); a new one takes over.
-        pipe.send(*hradec_limit[:7])
+        # The worker dies mid-stream (no clean shutdown) while it works through a burst
+        # of demo traffic: killed as soon as the burst's first outcome is out, i.e.
+        # between publishing a batch's records and writing its state. A new one takes over.
+        burst = demo_burst()
+        pipe.send(*hradec_limit[:7], *burst)
+        pipe.wait(lambda: any(e.id in pipe.outcomes() for e in burst))
         worker.popen.kill()
         worker.popen.wait(timeout=10)
         run_worker(**env)
         pipe.send(*hradec_limit[7:], *tarnow_after)
-        outcomes = pipe.wait_for("h-again", "c-group-out", "c-out")
+        outcomes = pipe.wait_for("h-again", "c-group-out", "c-out", *(e.id for e in burst))
 
         # HKR-7: the order over the limit suspends; ANO HKR renews; ordering works again.
         assert (outcomes["h-over"]["outcome"], outcomes["h-over"]["rule"]) == ("refused", "HKR-7")
@@ -261,20 +277,38 @@ def test_transit_on_real_kafka_survives_a_killed_worker(
         assert outcomes["c-group-out"]["facts"]["refunded"] == group_refund
         assert outcomes["c-group-out"]["facts"]["t_purse"] == 3000 - deposits + group_refund
 
-        # Nothing lost, nothing charged twice: one content per ledger id, and exactly the
-        # ids (and amounts) the same events give through the in-memory engine.
-        pipe.wait(lambda: len({e["id"] for e in pipe.ledger()}) >= len(expected_ledger()))
+        # Nothing lost, nothing charged twice: a record re-published after the kill is
+        # byte for byte the first one (one content per id), and the ledger, the outcomes
+        # and the final validity of every key are exactly what the same events give
+        # through the in-memory engine (Replay, same partitioning).
+        replay = Replay(CITIES, load_rules(CITIES), partitions=3)
+        replay.feed(*hradec_first, *tarnow_before, *hradec_limit[:7], *burst)
+        replay.feed(*hradec_limit[7:], *tarnow_after)
+        expected = {e.id: json.loads(e.to_json()) for e in replay.out.ledger}
+        pipe.wait(lambda: len({e["id"] for e in pipe.ledger()}) >= len(expected))
         by_id: dict[str, dict] = {}
         for entry in pipe.ledger():
             assert by_id.setdefault(entry["id"], entry) == entry
-        assert {i: (e["kind"], e["amount"]) for i, e in by_id.items()} == expected_ledger()
+        assert by_id == expected
+        seen_outcomes: dict[str, dict] = {}
+        for _, outcome in pipe.records[pipe.topics.outcomes]:
+            assert outcome is not None
+            assert seen_outcomes.setdefault(outcome["id"], outcome) == outcome
+        assert seen_outcomes == {o.id: json.loads(o.to_json()) for o in replay.out.outcomes}
+        expected_validity = {
+            k: json.loads(v.to_json()) if v is not None else None
+            for k, v in replay.out.validity.items()
+        }
+        # The validity topic is read on its own: give its last records time to arrive.
+        with contextlib.suppress(AssertionError):
+            pipe.wait(lambda: pipe.final_validity() == expected_validity, timeout_s=20)
+        assert pipe.final_validity() == expected_validity
     finally:
         pipe.close()
 
 
-def expected_ledger() -> dict[str, tuple[str, int]]:
-    hradec_first, hradec_limit = hradec_events()
-    tarnow_before, tarnow_after = tarnow_events()
-    replay = Replay(CITIES, load_rules(CITIES), partitions=3)
-    replay.feed(*hradec_first, *tarnow_before, *hradec_limit, *tarnow_after)
-    return {e.id: (e.kind, e.amount) for e in replay.out.ledger}
+def demo_burst() -> list[Event]:
+    """Demo traffic of other phones and cards (no clock ticks), a few hundred events."""
+    hradec = demo_events("hradec", prague(24, 12), 150, seed=7)
+    tarnow = demo_events("tarnow", warsaw(12), 150, seed=7)
+    return sorted(hradec + tarnow, key=lambda e: (e.time, e.id))
