@@ -1,0 +1,1 @@
+"""The HTTP layer: routes per audience, dependencies and the bodies they exchange."""

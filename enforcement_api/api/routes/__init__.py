@@ -1,0 +1,1 @@
+"""Routes per audience: plates (wardens), transit (inspectors), events (ingest), health."""

@@ -1,0 +1,174 @@
+"""One check, start to finish, without HTTP: look the subject up in the replica, decide
+its status (status.py), find near-miss plates (nearmiss.py) and build the audit record
+(ENF-3). Routes parse the request, call these and render the result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from enforcement_api.nearmiss import near_misses
+from enforcement_api.replica import ValidityIndex
+from enforcement_api.status import HAS_RIGHT, Decision, decide
+from streams.contract import CheckRecord, Entitlement
+
+MAX_SUGGESTIONS = 5
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A plate with a right that differs from the asked one by reading confusions."""
+
+    plate: str
+    status: str
+    valid_until: datetime | None
+    zone: str | None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    city: str
+    subject_kind: str
+    subject: str
+    zone: str | None
+    at: datetime
+    decision: Decision
+    entitlements: list[Entitlement]  # everything held, also other zones, newest first
+    as_of: datetime | None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    check_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def status(self) -> str:
+        return self.decision.status
+
+    def audit_record(self, officer: str, role: str, answered_at: datetime) -> CheckRecord:
+        return CheckRecord(
+            check_id=self.check_id,
+            city=self.city,
+            officer=officer,
+            role=role,
+            subject_kind=self.subject_kind,  # type: ignore[arg-type]
+            subject=self.subject,
+            zone=self.zone,
+            at=self.at,
+            answered_at=answered_at,
+            status=self.status,
+            ticket_ids=[e.ticket_id for e in self.decision.evidence],
+            as_of=self.as_of,
+        )
+
+
+ChargingRule = Callable[[str, str | None, datetime], bool]
+
+
+def check_plate(
+    index: ValidityIndex,
+    city: str,
+    plate: str,
+    at: datetime,
+    *,
+    zone: str | None,
+    grace_minutes: int,
+    charging_required: ChargingRule,
+    suggest: bool = True,
+) -> Lookup:
+    """ENF-1/ENF-2: the status of a normalised plate in a zone (or the whole city) at `at`."""
+    entitlements = index.entitlements(city, "plate", plate)
+    decision = decide(
+        entitlements,
+        at,
+        grace_minutes=grace_minutes,
+        charging_in_force=lambda: charging_required(city, zone, at),
+        zone=zone,
+    )
+    suggestions: list[Suggestion] = []
+    if suggest and decision.status not in HAS_RIGHT:
+        suggestions = near_miss_plates(
+            index, city, plate, at, zone=zone, grace_minutes=grace_minutes
+        )
+    return Lookup(
+        city=city,
+        subject_kind="plate",
+        subject=plate,
+        zone=zone,
+        at=at,
+        decision=decision,
+        entitlements=_newest_first(entitlements),
+        as_of=index.as_of(city),
+        suggestions=suggestions,
+    )
+
+
+def near_miss_plates(
+    index: ValidityIndex,
+    city: str,
+    plate: str,
+    at: datetime,
+    *,
+    zone: str | None,
+    grace_minutes: int,
+) -> list[Suggestion]:
+    """Plates one or two reading confusions away that are paid at `at` (valid or grace).
+
+    `not_required` is never a reason to suggest: it holds for every plate alike.
+    """
+    found: list[Suggestion] = []
+    for candidate in near_misses(plate):
+        if not index.has(city, "plate", candidate):
+            continue
+        held = index.entitlements(city, "plate", candidate)
+        decision = decide(held, at, grace_minutes=grace_minutes, zone=zone)
+        if decision.status in ("valid", "grace"):
+            evidence = decision.evidence[0] if decision.evidence else None
+            found.append(
+                Suggestion(
+                    plate=candidate,
+                    status=decision.status,
+                    valid_until=decision.valid_until or decision.expired_at,
+                    zone=evidence.zone if evidence else None,
+                )
+            )
+            if len(found) >= MAX_SUGGESTIONS:
+                break
+    return found
+
+
+def check_subject(
+    index: ValidityIndex,
+    city: str,
+    subject_kind: str,
+    subject: str | list[str],
+    at: datetime,
+    *,
+    grace_minutes: int,
+) -> Lookup:
+    """HKR-9 / TRN-10: a ticket code, phone number or card, where a fare always applies.
+
+    `subject` may list several spellings of one subject (a phone with and without its
+    leading +); their entitlements are merged and the first spelling is reported.
+    """
+    spellings = [subject] if isinstance(subject, str) else subject
+    merged: dict[str, Entitlement] = {}
+    for spelling in spellings:
+        for ent in index.entitlements(city, subject_kind, spelling):
+            merged[ent.ticket_id] = ent
+    entitlements = list(merged.values())
+    decision = decide(entitlements, at, grace_minutes=grace_minutes, charging_in_force=True)
+    return Lookup(
+        city=city,
+        subject_kind=subject_kind,
+        subject=spellings[0],
+        zone=None,
+        at=at,
+        decision=decision,
+        entitlements=_newest_first(entitlements),
+        as_of=index.as_of(city),
+    )
+
+
+def _newest_first(entitlements: list[Entitlement]) -> list[Entitlement]:
+    return sorted(entitlements, key=lambda e: (e.valid_from, e.ticket_id), reverse=True)
