@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from streams.contract import make_event
@@ -151,10 +152,14 @@ def outcome(i: int, outcome: str = "refused", rule: str | None = "HKR-6") -> Out
 
 
 def dead_letter(i: int) -> DeadLetter:
-    raw = (
-        '{"specversion":"1.0","id":"bad-%d","type":"sms.received","city":"nis",'
-        '"data":{"msisdn":"+381641234567","text":"NI123AB"}}' % i
-    )
+    body = {
+        "specversion": "1.0",
+        "id": f"bad-{i}",
+        "type": "sms.received",
+        "city": "nis",
+        "data": {"msisdn": "+381641234567", "text": "NI123AB"},
+    }
+    raw = json.dumps(body)
     return DeadLetter(
         id=f"events.raw:0:{i}",
         event_id=f"bad-{i}",
