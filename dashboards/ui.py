@@ -91,7 +91,7 @@ def _city(city: str) -> CityView:
 
 def page(title: str, icon: str) -> None:
     st.set_page_config(page_title=f"{title} · platform", page_icon=icon, layout="wide")
-    st.title(f"{icon} {title}")
+    st.title(title)
 
 
 def window() -> Window | None:
@@ -148,6 +148,16 @@ def local_time(frame: pd.DataFrame, column: str, tz: str) -> pd.DataFrame:
     out = frame.copy()
     if not out.empty:
         out[column] = out[column].dt.tz_convert(tz).dt.tz_localize(None)
+    return out
+
+
+def hour_labels(frame: pd.DataFrame, column: str, tz: str) -> pd.DataFrame:
+    """Adds `label`: the local hour as text ('24 Nov 08:00'), for bars one hour wide."""
+    out = frame.copy()
+    if not out.empty:
+        out["label"] = out[column].dt.tz_convert(tz).dt.strftime("%d %b %H:00")
+    else:
+        out["label"] = []
     return out
 
 

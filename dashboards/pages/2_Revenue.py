@@ -28,17 +28,17 @@ def body(win: ui.Window) -> None:
     cols[2].metric("Refunds", fmt(hourly["refunds"].sum()))
     cols[3].metric("Released holds", fmt(hourly["releases"].sum()))
 
-    frame = ui.local_time(hourly, "hour", city.timezone)
+    frame = ui.hour_labels(hourly, "hour", city.timezone)
     frame["revenue_major"] = frame["revenue"] / scale
     st.subheader(f"Revenue per hour by channel ({currency})")
     ui.chart(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("hour:T", title=f"hour ({city.timezone})"),
+            x=alt.X("label:O", title=f"hour ({city.timezone})", sort=None),
             y=alt.Y("sum(revenue_major):Q", title=currency),
             color=alt.Color("channel:N"),
-            tooltip=["hour:T", "channel", "sum(revenue_major):Q"],
+            tooltip=["label", "channel", "sum(revenue_major):Q"],
         )
     )
     st.subheader(f"Revenue by zone and channel ({currency})")

@@ -41,15 +41,15 @@ def body(win: ui.Window) -> None:
         )
     )
     st.subheader("Answers per hour")
-    hourly = ui.local_time(checks, "hour", city.timezone)
+    hourly = ui.hour_labels(checks.sort_values("hour"), "hour", city.timezone)
     ui.chart(
         alt.Chart(hourly)
         .mark_bar()
         .encode(
-            x=alt.X("hour:T", title=f"hour ({city.timezone})"),
+            x=alt.X("label:O", title=f"hour ({city.timezone})", sort=None),
             y=alt.Y("sum(checks):Q", title="checks"),
             color=alt.Color("status:N", scale=COLOURS),
-            tooltip=["hour:T", "status", "sum(checks):Q"],
+            tooltip=["label", "status", "sum(checks):Q"],
         )
     )
     officers = ui.cached("checks_by_officer", *win.args)

@@ -46,14 +46,14 @@ def body(win: ui.Window) -> None:
         )
     if not rides.empty:
         st.subheader("Rides per hour")
-        frame = ui.local_time(rides, "hour", city.timezone)
+        frame = ui.hour_labels(rides, "hour", city.timezone)
         ui.chart(
             alt.Chart(frame)
             .mark_bar()
             .encode(
-                x=alt.X("hour:T", title=f"hour ({city.timezone})"),
+                x=alt.X("label:O", title=f"hour ({city.timezone})", sort=None),
                 y=alt.Y("rides:Q"),
-                tooltip=["hour:T", "rides", "tickets"],
+                tooltip=["label", "rides", "tickets"],
             )
         )
         stops = ui.cached("stops_distribution", *win.args)
@@ -65,11 +65,15 @@ def body(win: ui.Window) -> None:
         )
     if not refusals.empty:
         st.subheader("Missed-call orders refused by the 1+4 rule (HKR-6)")
-        frame = ui.local_time(refusals, "hour", city.timezone)
+        frame = ui.hour_labels(refusals, "hour", city.timezone)
         ui.chart(
             alt.Chart(frame)
             .mark_bar(color="#c62828")
-            .encode(x=alt.X("hour:T"), y=alt.Y("refusals:Q"), tooltip=["hour:T", "refusals"])
+            .encode(
+                x=alt.X("label:O", title=f"hour ({city.timezone})", sort=None),
+                y=alt.Y("refusals:Q"),
+                tooltip=["label", "refusals"],
+            )
         )
 
 
