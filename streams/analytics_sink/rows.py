@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from streams.analytics_sink.pseudonyms import Pseudonymizer
 from streams.contract.topics import Topics
@@ -73,8 +73,7 @@ class Unmappable(ValueError):
     """A record the sink cannot turn into rows (bad JSON, a missing field)."""
 
 
-@dataclass(frozen=True)
-class Meta:
+class Meta(NamedTuple):
     """Where a record came from: its topic, partition, offset and Kafka timestamp (ms)."""
 
     topic: str
@@ -83,8 +82,11 @@ class Meta:
     timestamp_ms: int
 
 
+@lru_cache(maxsize=65_536)
 def epoch(text: str | None) -> int:
-    """ISO 8601 with an offset (the contract's `...Z`) -> whole seconds since the epoch."""
+    """ISO 8601 with an offset (the contract's `...Z`) -> whole seconds since the epoch.
+
+    Cached: at 10^5 records/s most records of one second carry the same time strings."""
     if not text:
         return 0
     moment = datetime.fromisoformat(text)
@@ -343,7 +345,7 @@ def map_record(mapper: Mapper, value: bytes | None, meta: Meta, ps: Pseudonymize
     if value is None:
         return []
     try:
-        body = json.loads(value)
+        body = json.loads(value.decode())  # str: skips json's encoding detection
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Unmappable(f"not JSON: {exc}") from None
     if not isinstance(body, dict):
