@@ -47,6 +47,7 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     producer_linger_ms=5,
     broker_commit_interval=1.0,
+    broker_session_timeout=settings.session_timeout,
     stream_buffer_maxsize=max(4096, settings.batch_max * 4),
 )
 
@@ -91,18 +92,23 @@ class BufferedTables:
         assert self.current is not None
         self.pending[(table, key)] = (value, partition, self.current)
 
-    def flush(self) -> None:
+    def flush(self) -> list[Any]:
+        """Write the batch's state; returns the changelog sends to await before the batch
+        is acknowledged (else an offset commit could outrun a changelog write that a
+        crash then loses, and the events would be re-processed on stale state)."""
+        sends = []
         for (table_name, key), (value, partition, event) in self.pending.items():
             _make_current(event)
             table = TABLES[table_name]
             if value is None:
                 if key in table.data:
                     del table.data[key]
-                table.send_changelog(partition, key, None, value_serializer="raw")
+                sends.append(table.send_changelog(partition, key, None, value_serializer="raw"))
             else:
                 table.data[key] = value
-                table.send_changelog(partition, key, value)
+                sends.append(table.send_changelog(partition, key, value))
         self.pending.clear()
+        return sends
 
 
 @app.agent(raw_topic)
@@ -129,7 +135,9 @@ async def process(stream: faust.StreamT) -> None:
             )
         if acks:
             await asyncio.gather(*acks)
-        buffer.flush()
+        changelog = buffer.flush()
+        if changelog:
+            await asyncio.gather(*changelog)
 
 
 if settings.clock == "wall":

@@ -21,6 +21,7 @@ class WorkerSettings:
     batch_within: float
     data_dir: str
     web_port: int | None
+    session_timeout: float = 60.0  # seconds before a dead worker's partitions move on
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
@@ -37,4 +38,5 @@ class WorkerSettings:
             batch_within=float(os.environ.get("STREAMS_BATCH_WITHIN", "0.02")),
             data_dir=os.environ.get("STREAMS_DATA_DIR", "var/streams"),
             web_port=int(web) if web else None,
+            session_timeout=float(os.environ.get("STREAMS_SESSION_TIMEOUT", "60")),
         )

@@ -41,6 +41,9 @@ from streams.contract.routing import TICK_KEY
 from streams.runtime.rules import Output, Step, SystemRules, ValidityRemoved
 
 TIMERS_TABLE = "timers"
+# Ticket numbers are `sequence * MAX_PARTITIONS + partition`: unique per city as long as
+# events.raw has at most this many partitions, whichever worker owns which partition.
+MAX_PARTITIONS = 64
 SEEN_WINDOW = timedelta(days=2)
 SEEN_MAX = 2000
 
@@ -97,6 +100,26 @@ def _minute(epoch: float) -> int:
     return math.floor(epoch / 60)
 
 
+class PartitionSequence:
+    """Per city and partition counter kept in the timers table (so in its changelog).
+
+    Its write is buffered with the event's other state writes: an event processed again
+    after a crash gets the same numbers, and a number is never given to two events.
+    """
+
+    def __init__(self, store: StateStore, city: str, partition: int) -> None:
+        if not 0 <= partition < MAX_PARTITIONS:
+            raise ValueError(f"ticket numbers need partition < {MAX_PARTITIONS}, got {partition}")
+        self.store, self.partition = store, partition
+        self.key = f"{city}|{partition}|sequence"
+
+    def next(self) -> int:
+        current = self.store.get(TIMERS_TABLE, self.key)
+        n = int(current["next"]) if isinstance(current, dict) else 0
+        self.store.put(TIMERS_TABLE, self.key, {"next": n + 1}, self.partition)
+        return n * MAX_PARTITIONS + self.partition
+
+
 class Engine:
     def __init__(
         self,
@@ -149,7 +172,12 @@ class Engine:
         if event.id in seen:
             self.counters.duplicates += 1
             return []
-        step = self.rules[system].decide(envelope["state"], event, owner)
+        rules = self.rules[system]
+        if getattr(rules, "uses_ticket_numbers", False):
+            numbers = PartitionSequence(store, event.city, msg.partition)
+            step = rules.decide(envelope["state"], event, owner, numbers=numbers)
+        else:
+            step = rules.decide(envelope["state"], event, owner)
         self.counters.by_system[system] = self.counters.by_system.get(system, 0) + 1
         outputs = list(step.outputs)
         if not any(isinstance(o, Outcome) and o.id == event.id for o in outputs):

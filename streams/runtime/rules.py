@@ -44,13 +44,24 @@ class Step:
     wake_at: datetime | None = None
 
 
+class TicketNumbers(Protocol):
+    """Hands out numbers never handed out before in one city (see `Engine`): the base of
+    short ticket codes such as Niš PINs, unique without any coordination between workers."""
+
+    def next(self) -> int: ...
+
+
 class SystemRules(Protocol):
     """The rules of one kind of system (sms_parking, app_parking, missed_call, card_fare)."""
 
     system: str
 
     def decide(self, state: dict[str, Any] | None, event: Event, owner: str) -> Step:
-        """Apply one inbound event of `owner` (never a clock tick)."""
+        """Apply one inbound event of `owner` (never a clock tick).
+
+        Rules that set the class attribute `uses_ticket_numbers = True` are called with a
+        fourth keyword argument `numbers: TicketNumbers` instead.
+        """
         ...
 
     def on_clock(self, state: dict[str, Any], now: datetime, city: str, owner: str) -> Step:

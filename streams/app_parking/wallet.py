@@ -1,0 +1,70 @@
+"""The prepaid e-wallet of an app account (MOB-1, ZCS-5, ZCS-8).
+
+The balance is the sum of the account's wallet ledger entries; the account's state keeps
+it as `wallet` so a charge can be refused without reading the ledger. Every movement is
+a LedgerEntry carrying `balance_after`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from streams.contract import LedgerEntry
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Where a wallet movement happens and why: the fields every entry shares."""
+
+    city: str
+    account: str
+    currency: str
+    caused_by: str
+    time: datetime
+    ticket_id: str | None = None
+    zone: str | None = None
+    product: str | None = None
+
+
+def can_pay(balance: int, amount: int) -> bool:
+    return amount <= balance
+
+
+def entry(move: Movement, kind: str, amount: int, balance_after: int, tag: str) -> LedgerEntry:
+    return LedgerEntry(
+        id=f"{move.caused_by}:{tag}",
+        city=move.city,
+        holder=move.account,
+        purse="wallet",
+        kind=kind,  # type: ignore[arg-type]
+        amount=amount,
+        currency=move.currency,
+        ticket_id=move.ticket_id,
+        zone=move.zone,
+        product=move.product,
+        channel="app",
+        balance_after=balance_after,
+        caused_by=move.caused_by,
+        time=move.time,
+    )
+
+
+def topup(balance: int, amount: int, move: Movement) -> tuple[int, LedgerEntry]:
+    after = balance + amount
+    return after, entry(move, "topup", amount, after, "topup")
+
+
+def charge(balance: int, amount: int, move: Movement, tag: str = "charge") -> tuple[int, list]:
+    """Take `amount` (caller checked `can_pay`); a zero amount moves nothing."""
+    if amount <= 0:
+        return balance, []
+    after = balance - amount
+    return after, [entry(move, "charge", amount, after, tag)]
+
+
+def refund(balance: int, amount: int, move: Movement, tag: str = "refund") -> tuple[int, list]:
+    if amount <= 0:
+        return balance, []
+    after = balance + amount
+    return after, [entry(move, "refund", amount, after, tag)]

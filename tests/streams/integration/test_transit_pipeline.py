@@ -1,0 +1,280 @@
+"""The transit pipeline on real Kafka with a running worker (HKR and TRN end to end).
+
+One worker (event clock) on its own topics and only the transit cities; events are
+produced the way every producer does (keyed by `routing_key`), outputs read back from
+the notifications, ledger, validity and outcomes topics. Hradec: register → five tickets
+by missed call → the 6th refused by voice → the 6th by SMS; spending up to the 2 000 CZK
+limit → suspension → renewal → ordering again. The worker is then killed (SIGKILL) in the
+middle of the stream and a new one takes over from the changelogs: Tarnów's check-in and
+check-out after 10 stops, a tap repeated with the same counter (charged once), a group
+of three refunded at check-out, an online top-up pending through an interrupted sync and
+written at a completed one. Every ledger id is published with one content only, and the
+set of ids is exactly what the same events give through Replay.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from infra.settings import REPO_ROOT
+from streams.contract import Event, Topics, make_event, routing_key
+from streams.contract.routing import TICK_KEY
+from streams.runtime.replay import Replay
+from streams.systems import load_rules
+from tariff_kernel import check_in_deposit, ride_refund, transit_product
+
+pytestmark = pytest.mark.integration
+
+CITIES = {"hradec": "missed_call", "tarnow": "card_fare"}
+PRAGUE, WARSAW = ZoneInfo("Europe/Prague"), ZoneInfo("Europe/Warsaw")
+PHONE = "420601000111"
+CARD, FRIEND_CARD = "TRN-INT-1", "TRN-INT-2"
+
+
+def prague(day: int, h: int, m: int = 0) -> datetime:
+    return datetime(2026, 11, day, h, m, tzinfo=PRAGUE)
+
+
+def warsaw(h: int, m: int = 0, s: int = 0) -> datetime:
+    return datetime(2026, 11, 24, h, m, s, tzinfo=WARSAW)
+
+
+def transit_config(tmp_path: Path) -> Path:
+    """Only the transit cities, so the worker runs just the systems under test."""
+    target = tmp_path / "cities"
+    target.mkdir()
+    for city in CITIES:
+        for path in (REPO_ROOT / "config" / "cities").glob(f"{city}.*toml"):
+            shutil.copy(path, target / path.name)
+    return target
+
+
+class Pipeline:
+    """Produce events to events.raw and collect what the worker publishes."""
+
+    def __init__(self, bootstrap: str, topics: Topics) -> None:
+        self.topics = topics
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        names = [topics.notifications, topics.ledger, topics.validity, topics.outcomes]
+        self.consumer = KafkaConsumer(
+            *names,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            group_id=f"{topics.prefix}reader",
+        )
+        self.records: dict[str, list[tuple[str | None, dict | None]]] = {n: [] for n in names}
+
+    def send(self, *events: Event) -> None:
+        for event in events:
+            key = TICK_KEY if event.type == "clock.tick" else routing_key(event, CITIES[event.city])
+            self.producer.send(self.topics.raw, key=key.encode(), value=event.to_json())
+        self.producer.flush()
+
+    def wait(self, done: Callable[[], bool], timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pipeline did not deliver in {timeout_s} s")
+            for tp_records in self.consumer.poll(timeout_ms=500).values():
+                for rec in tp_records:
+                    key = rec.key.decode() if rec.key is not None else None
+                    value = json.loads(rec.value) if rec.value is not None else None
+                    self.records[rec.topic].append((key, value))
+
+    def wait_for(self, *event_ids: str) -> dict[str, dict]:
+        self.wait(lambda: set(event_ids) <= set(self.outcomes()))
+        return self.outcomes()
+
+    def outcomes(self) -> dict[str, dict]:
+        return {v["id"]: v for _, v in self.records[self.topics.outcomes] if v}
+
+    def ledger(self) -> list[dict]:
+        return [v for _, v in self.records[self.topics.ledger] if v]
+
+    def notifications(self, caused_by: str) -> list[dict]:
+        found = [v for _, v in self.records[self.topics.notifications] if v]
+        return [n for n in found if n["caused_by"] == caused_by]
+
+    def validity(self, key: str) -> dict | None:
+        found = [v for k, v in self.records[self.topics.validity] if k == key]
+        return found[-1] if found else None
+
+    def close(self) -> None:
+        self.producer.close()
+        self.consumer.close()
+
+
+def call(event_id: str, to: str, at: datetime) -> Event:
+    return make_event("call.missed", "hradec", {"msisdn": PHONE, "to": to}, at, id=event_id)
+
+
+def sms(event_id: str, text: str, at: datetime) -> Event:
+    data = {"msisdn": PHONE, "to": "90230", "text": text, "operator": "o2"}
+    return make_event("sms.received", "hradec", data, at, id=event_id)
+
+
+def card(event_id: str, type_: str, at: datetime, card_id: str = CARD, **data) -> Event:
+    return make_event(type_, "tarnow", {"card_id": card_id, **data}, at, id=event_id)
+
+
+def tap(event_id: str, counter: int, stop: int, at: datetime, card_id: str = CARD) -> Event:
+    return card(
+        event_id,
+        "card.tap",
+        at,
+        card_id,
+        validator_id="V-1",
+        trip_id="L5-0800",
+        stop_seq=stop,
+        counter=counter,
+        card_class="standard",
+        entitlement="normal",
+    )
+
+
+def hradec_events() -> tuple[list[Event], list[Event]]:
+    """(register, 5 tickets, 6th by call, 6th by SMS), (limit, suspension, renewal)."""
+    day_product = transit_product("hradec", "910301024")
+    first = [
+        call("h-reg", "910301000", prague(24, 7)),
+        sms("h-ano", "ano hkr", prague(24, 7, 1)),
+        *(call(f"h-call{n}", "910301001", prague(24, 8, n)) for n in range(5)),
+        call("h-call6", "910301003", prague(24, 8, 10)),
+        sms("h-sms6", "ZLEVNENA HKR", prague(24, 8, 11)),
+    ]
+    # Day tickets, five a day from the 25th: 2 000 CZK minus the 150 CZK spent above.
+    spent = 5 * transit_product("hradec", "910301001").amount
+    count = (200_000 - spent) // day_product.amount
+    limit = [call(f"h-day{n}", "910301024", prague(25 + n // 5, 9, n % 5)) for n in range(count)]
+    after = prague(25 + count // 5 + 1, 9)
+    limit += [
+        call("h-over", "910301024", after),
+        sms("h-renew", "ANO HKR", after + timedelta(minutes=1)),
+        call("h-again", "910301003", after + timedelta(minutes=2)),
+    ]
+    return first, limit
+
+
+def tarnow_events() -> tuple[list[Event], list[Event]]:
+    """(funding and the ride, up to the check-in), (the rest after the worker restarts)."""
+    group = {
+        "validator_id": "V-1",
+        "trip_id": "L5-0800",
+        "stop_seq": 1,
+        "counter": 1,
+        "card_class": "standard",
+        "entitlement": "normal",
+        "include_self": True,
+        "tickets": [
+            {"entitlement": "normal", "count": 1},
+            {"entitlement": "local_reduced", "count": 1},
+        ],
+    }
+    before = [
+        card("c-cash", "card.epurse_topup", warsaw(7), machine_id="P-1", amount=5000),
+        card("c-move", "card.transfer", warsaw(7, 1), validator_id="V-1", amount=5000),
+        tap("c-in", 1, 2, warsaw(8)),
+        tap("c-in-again", 1, 2, warsaw(8, 0, 3)),  # TRN-3: uncertain write, same counter
+    ]
+    after = [
+        tap("c-out", 2, 12, warsaw(8, 30)),
+        card("c-order", "card.online_order", warsaw(9), FRIEND_CARD, kind="topup", amount=3000),
+        card(
+            "c-sync-cut", "card.sync", warsaw(10), FRIEND_CARD, validator_id="V-2", completed=False
+        ),
+        card("c-group", "card.group", warsaw(10, 1), FRIEND_CARD, **group),
+        card("c-sync", "card.sync", warsaw(10, 2), FRIEND_CARD, validator_id="V-2"),
+        card("c-group2", "card.group", warsaw(10, 3), FRIEND_CARD, **group),
+        tap("c-group-out", 2, 9, warsaw(10, 30), FRIEND_CARD),
+    ]
+    return before, after
+
+
+def test_transit_on_real_kafka_survives_a_killed_worker(
+    run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    prefix = f"{topic_prefix}transit{secrets.token_hex(2)}."
+    env = {
+        "PLATFORM_TOPIC_PREFIX": prefix,
+        "PLATFORM_CONFIG_DIR": str(transit_config(tmp_path)),
+        "STREAMS_STORE": "memory://",
+        "STREAMS_PARTITIONS": "3",
+        # The killed worker's partitions move to its successor after this many seconds.
+        "STREAMS_SESSION_TIMEOUT": "8",
+    }
+    worker = run_worker(**env)
+    pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    hradec_first, hradec_limit = hradec_events()
+    tarnow_before, tarnow_after = tarnow_events()
+    try:
+        # HKR-1, HKR-6, HKR-8: register, five by call, the 6th refused by voice, by SMS.
+        pipe.send(*hradec_first, *tarnow_before)
+        outcomes = pipe.wait_for("h-sms6", "c-in-again")
+        assert outcomes["h-ano"]["facts"]["registration"] == "active"
+        assert all(outcomes[f"h-call{n}"]["outcome"] == "accepted" for n in range(5))
+        assert (outcomes["h-call6"]["outcome"], outcomes["h-call6"]["rule"]) == ("refused", "HKR-6")
+        assert [n["channel"] for n in pipe.notifications("h-call6")] == ["voice"]
+        assert outcomes["h-sms6"]["outcome"] == "accepted"
+        code = outcomes["h-sms6"]["facts"]["code"]
+        assert pipe.validity(f"hradec|ticket|{code}|{PHONE}") is not None  # HKR-9
+        assert outcomes["c-in-again"]["outcome"] == "duplicate"  # TRN-3
+
+        # The worker dies mid-stream (no clean shutdown); a new one takes over.
+        pipe.send(*hradec_limit[:7])
+        worker.popen.kill()
+        worker.popen.wait(timeout=10)
+        run_worker(**env)
+        pipe.send(*hradec_limit[7:], *tarnow_after)
+        outcomes = pipe.wait_for("h-again", "c-group-out", "c-out")
+
+        # HKR-7: the order over the limit suspends; ANO HKR renews; ordering works again.
+        assert (outcomes["h-over"]["outcome"], outcomes["h-over"]["rule"]) == ("refused", "HKR-7")
+        assert outcomes["h-renew"]["rule"] == "HKR-7"
+        assert outcomes["h-again"]["outcome"] == "accepted"
+
+        # TRN-1/2: 10 stops, refund of the difference.
+        assert outcomes["c-out"]["facts"]["stops"] == 10
+        refund = ride_refund("tarnow", 10, "normal", "standard")
+        assert outcomes["c-out"]["facts"]["refunded"] == refund
+        # TRN-9: pending through the cut sync, written at the completed one; TRN-6: the
+        # first group found no money, the second was charged per ticket and refunded.
+        assert outcomes["c-sync-cut"]["outcome"] == "refused"
+        assert (outcomes["c-group"]["outcome"], outcomes["c-group"]["rule"]) == ("refused", "TRN-4")
+        assert outcomes["c-sync"]["facts"]["t_purse"] == 3000
+        assert len(outcomes["c-group2"]["facts"]["tickets"]) == 3
+        deposits = sum(
+            check_in_deposit("tarnow", e, "standard") for e in ("normal", "normal", "local_reduced")
+        )
+        group_refund = sum(
+            ride_refund("tarnow", 8, e, "standard") for e in ("normal", "normal", "local_reduced")
+        )
+        assert outcomes["c-group-out"]["facts"]["refunded"] == group_refund
+        assert outcomes["c-group-out"]["facts"]["t_purse"] == 3000 - deposits + group_refund
+
+        # Nothing lost, nothing charged twice: one content per ledger id, and exactly the
+        # ids (and amounts) the same events give through the in-memory engine.
+        pipe.wait(lambda: len({e["id"] for e in pipe.ledger()}) >= len(expected_ledger()))
+        by_id: dict[str, dict] = {}
+        for entry in pipe.ledger():
+            assert by_id.setdefault(entry["id"], entry) == entry
+        assert {i: (e["kind"], e["amount"]) for i, e in by_id.items()} == expected_ledger()
+    finally:
+        pipe.close()
+
+
+def expected_ledger() -> dict[str, tuple[str, int]]:
+    hradec_first, hradec_limit = hradec_events()
+    tarnow_before, tarnow_after = tarnow_events()
+    replay = Replay(CITIES, load_rules(CITIES), partitions=3)
+    replay.feed(*hradec_first, *tarnow_before, *hradec_limit, *tarnow_after)
+    return {e.id: (e.kind, e.amount) for e in replay.out.ledger}
