@@ -288,22 +288,32 @@ def tickets_by_product(
 
 
 def _rides_sql() -> str:
+    """One row per ride ticket: check-in time, card, deposit and the stops travelled (-1
+    without a check-out). Check-outs come after their check-in, so they are read up to a
+    day past the window. Both row kinds are immutable: max/any need no FINAL."""
     return """
-        SELECT ride_id, argMax(stops, version) AS stops, argMax(tickets, version) AS tickets,
-               argMax(price, version) AS price, argMax(checked_in_at, version) AS t
+        SELECT ride_id,
+               maxIf(at, event = 'check_in') AS t,
+               anyIf(card, event = 'check_in') AS card,
+               maxIf(price, event = 'check_in') AS deposit,
+               if(countIf(event = 'check_out') > 0, maxIf(stops, event = 'check_out'), -1)
+                   AS stops
         FROM rides
         WHERE city = %(city)s
-          AND checked_in_at >= toDateTime(%(start)s) AND checked_in_at < toDateTime(%(end)s)
+          AND at >= toDateTime(%(start)s) AND at < toDateTime(%(end)s + 86400)
         GROUP BY ride_id
+        HAVING t >= toDateTime(%(start)s) AND t < toDateTime(%(end)s)
     """
 
 
 def rides_hourly(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
+    """Per hour of check-in: rides (a group travelling together is one ride), tickets
+    (one per traveller, TRN-6) and the deposits taken at check-in (TRN-1)."""
     sql = f"""
-        SELECT toStartOfHour(t) AS hour, count() AS rides, sum(tickets) AS tickets,
-               sum(price) AS fares
+        SELECT toStartOfHour(t) AS hour, uniqExact(card, t) AS rides, count() AS tickets,
+               sum(deposit) AS deposits
         FROM ({_rides_sql()})
         GROUP BY hour ORDER BY hour
     """
@@ -313,9 +323,9 @@ def rides_hourly(
 def stops_distribution(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
-    """Rides per number of stops travelled (-1: no check-out, so no distance, TRN-2)."""
+    """Ride tickets per number of stops travelled (-1: no check-out, so no refund, TRN-2)."""
     sql = f"""
-        SELECT stops, count() AS rides FROM ({_rides_sql()})
+        SELECT stops, count() AS tickets FROM ({_rides_sql()})
         GROUP BY stops ORDER BY stops
     """
     return _frame(sql, _params(city, start, end), client)

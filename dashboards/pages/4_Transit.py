@@ -57,11 +57,11 @@ def body(win: ui.Window) -> None:
             )
         )
         stops = ui.cached("stops_distribution", *win.args)
-        st.subheader("Stops travelled per ride (-1: no check-out)")
+        st.subheader("Stops travelled per ticket (-1: no check-out, no refund)")
         ui.chart(
             alt.Chart(stops)
             .mark_bar()
-            .encode(x=alt.X("stops:O"), y=alt.Y("rides:Q"), tooltip=["stops", "rides"])
+            .encode(x=alt.X("stops:O"), y=alt.Y("tickets:Q"), tooltip=["stops", "tickets"])
         )
     if not refusals.empty:
         st.subheader("Missed-call orders refused by the 1+4 rule (HKR-6)")

@@ -136,8 +136,11 @@ def bench_sink(settings: Settings, database: str, records: list[tuple[str, bytes
     producer.close()
     stop = threading.Event()
     thread = threading.Thread(target=sink.run, args=(stop,))
-    started = time.perf_counter()
     thread.start()
+    # Timed from the first record read: group join and topic metadata are start-up costs.
+    while sink.stats.records == 0:
+        time.sleep(0.001)
+    started = time.perf_counter()
     while sink.stats.records < len(records) or not sink.batcher.empty or sink.stats.rows == 0:
         time.sleep(0.05)
     while sink._to_write.full() or not sink._written.empty() or sink.stats.rows < _rows_of(sink):
@@ -234,15 +237,17 @@ def load_month(writer: ClickHouseWriter, events: int, chunk: int = 1_000_000) ->
         ])  # fmt: skip
         counts["ledger"] += m
         rides = [i for i, c in enumerate(scity) if c == "tarnow"]
-        writer.insert_columns("rides", [
-            ["tarnow"] * len(rides), [tid[i] for i in rides], [splate[i] for i in rides],
-            ["distance"] * len(rides), ["confirmed"] * len(rides), [stl[i] for i in rides],
-            [end[i] for i in rides], ["L1"] * len(rides), [1] * len(rides),
-            rng.integers(2, 30, len(rides)).tolist(), rng.integers(1, 29, len(rides)).tolist(),
-            [1] * len(rides), [380] * len(rides), ["PLN"] * len(rides),
-            [stl[i] for i in rides], [stl[i] for i in rides],
-        ])  # fmt: skip
-        counts["rides"] += len(rides)
+        r = len(rides)
+        rl = [stl[i] for i in rides]
+        for event, at, stops in (("check_in", rl, [-1] * r),
+                                 ("check_out", [end[i] for i in rides],
+                                  rng.integers(1, 29, r).tolist())):  # fmt: skip
+            writer.insert_columns("rides", [
+                ["tarnow"] * r, [tid[i] for i in rides], [event] * r,
+                [splate[i] for i in rides], ["distance_ticket"] * r, at, ["L1"] * r, [1] * r,
+                stops, [600] * r, ["PLN"] * r, rl,
+            ])  # fmt: skip
+        counts["rides"] += 2 * r
         # one check per ten events
         k = n // 10
         csel = rng.choice(n, k, replace=False)

@@ -35,7 +35,7 @@ PERSONAL: tuple[PersonalColumns, ...] = (
     PersonalColumns("ledger", "time", False, ("holder",)),
     PersonalColumns("notifications", "time", False, ("recipient",)),
     PersonalColumns("checks", "answered_at", False, ("subject",)),
-    PersonalColumns("rides", "checked_in_at", True, ("card",)),
+    PersonalColumns("rides", "at", True, ("card",)),
     PersonalColumns("outcomes", "time", False, ("owner", "facts")),
     PersonalColumns("dead_letters", "received_at", False, ("raw",)),
 )

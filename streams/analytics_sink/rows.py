@@ -47,9 +47,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "answered_at", "status", "ticket_ids", "as_of", "version",
     ),
     "rides": (
-        "city", "ride_id", "card", "product", "state", "checked_in_at", "valid_until",
-        "trip_id", "boarding_stop", "exit_stop", "stops", "tickets", "price", "currency",
-        "updated_at", "version",
+        "city", "ride_id", "event", "card", "product", "at", "trip_id", "boarding_stop",
+        "stops", "price", "currency", "version",
     ),
     "outcomes": (
         "id", "city", "type", "owner", "outcome", "rule", "reason", "facts", "time", "version",
@@ -181,38 +180,24 @@ def validity_rows(body: dict[str, Any], meta: Meta, ps: Pseudonymizer) -> TableR
             )
         )
         if ent["kind"] in RIDE_KINDS:
-            out.append(("rides", _ride_row(city, ent, subject, updated_at, version)))
+            out.append(("rides", _ride_row(city, ent, subject, version)))
     return out
 
 
-def _ride_row(city: str, ent: dict[str, Any], card: str, updated_at: int, version: int) -> Row:
+def _ride_row(city: str, ent: dict[str, Any], card: str, version: int) -> Row:
     details = ent.get("details") or {}
-    boarding = _int(details.get("boarding_stop", details.get("check_in_stop")))
-    exit_stop = _int(details.get("exit_stop", details.get("check_out_stop")))
-    stops = _int(details.get("stops"))
-    if stops < 0 and boarding >= 0 and exit_stop >= 0:
-        stops = exit_stop - boarding
-    tickets = details.get("tickets")
-    if isinstance(tickets, list):
-        count = sum(max(1, _int(t.get("count"), 1)) if isinstance(t, dict) else 1 for t in tickets)
-    else:
-        count = _int(tickets, 1)
     return (
         city,
         ent["ticket_id"],
+        "check_in",
         card,
         ent["product"],
-        ent["state"],
         epoch(ent["valid_from"]),
-        epoch(ent["valid_until"]),
-        str(details.get("trip_id") or ""),
-        boarding,
-        exit_stop,
-        stops,
-        max(0, min(count, 65535)),
+        str(details.get("trip") or ""),
+        _int(details.get("boarding_stop_seq")),
+        -1,
         ent["price"],
         ent["currency"],
-        updated_at,
         version,
     )
 
@@ -275,19 +260,30 @@ def check_rows(body: dict[str, Any], meta: Meta, ps: Pseudonymizer) -> TableRows
 
 
 def outcome_rows(body: dict[str, Any], meta: Meta, ps: Pseudonymizer) -> TableRows:
+    owner = ps.identifier(body["owner"])
+    facts = body.get("facts") or {}
+    out: TableRows = []
+    if body.get("rule") == "TRN-2" and body.get("outcome") == "accepted" and "stops" in facts:
+        # A check-out: the stops travelled by every ticket of the ride (TRN-2, TRN-6).
+        for ticket_id in facts.get("tickets") or []:
+            out.append(("rides", (
+                body["city"], str(ticket_id), "check_out", owner, "", epoch(body["time"]),
+                str(facts.get("trip") or ""), -1, _int(facts.get("stops")), 0, "",
+                meta.offset,
+            )))  # fmt: skip
     row = (
         body["id"],
         body["city"],
         body["type"],
-        ps.identifier(body["owner"]),
+        owner,
         body["outcome"],
         body.get("rule") or "",
         body.get("reason") or "",
-        _json(ps.scrub(body.get("facts") or {})),
+        _json(ps.scrub(facts)),
         epoch(body["time"]),
         meta.offset,
     )
-    return [("outcomes", row)]
+    return [("outcomes", row), *out]
 
 
 def dead_letter_rows(body: dict[str, Any], meta: Meta, ps: Pseudonymizer) -> TableRows:

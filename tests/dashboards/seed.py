@@ -26,7 +26,7 @@ NIS_ZONES = ("red", "green", "extra")
 STATUSES = ("valid", "valid", "valid", "grace", "expired", "none", "not_required", "valid")
 
 
-def _validity(city: str, kind: str, subject_kind: str, subject: str, ent: Entitlement,
+def _validity(city: str, subject_kind: str, subject: str, ent: Entitlement,
               at: datetime) -> ValidityRecord:  # fmt: skip
     return ValidityRecord(
         city=city, subject_kind=subject_kind, subject=subject, owner=subject,  # type: ignore[arg-type]
@@ -54,7 +54,7 @@ def records() -> list[tuple[str, Record | bytes]]:
             pin=f"{i:08d}", plate=plate,
             revoked_at=at + timedelta(minutes=3) if i % 17 == 0 else None,
         )  # fmt: skip
-        out.append(("validity", _validity("nis", "hourly", "plate", plate, ent, at)))
+        out.append(("validity", _validity("nis", "plate", plate, ent, at)))
         out.append(("ledger", LedgerEntry(
             id=f"seed-sms-{i}:charge", city="nis", holder=f"+38164{i:07d}", purse="operator",
             kind="charge", amount=6000, currency="RSD", ticket_id=f"nis-t{i}", zone=zone,
@@ -80,30 +80,51 @@ def records() -> list[tuple[str, Record | bytes]]:
                 zone="A1" if i % 2 else "B2", product="subzone", channel="app",
                 caused_by=f"seed-mob-{i}", time=at + timedelta(minutes=30 if kind != "hold" else 0),
             )))  # fmt: skip
-    for i in range(60):  # Tarnów: rides with check-in deposits and check-out refunds
+    for i in range(60):  # Tarnów: rides (some of two), deposits, check-out refunds
         at = DAY + timedelta(minutes=5 * i)
         card = f"TK-{i % 25:08d}"
-        ent = Entitlement(
-            ticket_id=f"ride-{i}", kind="ride", product="distance", channel="card",
-            state="confirmed", valid_from=at, valid_until=at + timedelta(minutes=40),
-            price=380, currency="PLN",
-            details={"trip_id": f"L{i % 5}", "boarding_stop": i % 7,
-                     "exit_stop": (i % 7) + 2 + i % 11, "tickets": 1 + i % 3},
-        )  # fmt: skip
-        out.append(("validity", _validity("tarnow", "ride", "card", card, ent, at)))
+        tickets = [f"ride-{i}-{k}" for k in range(2 if i % 3 == 0 else 1)]
+        ents = [
+            Entitlement(
+                ticket_id=tid, kind="ride", product="distance_ticket", channel="card",
+                state="confirmed", valid_from=at, valid_until=at + timedelta(hours=2),
+                price=600, currency="PLN",
+                details={"card": card, "trip": f"L{i % 5}", "boarding_stop_seq": i % 7},
+            )
+            for tid in tickets
+        ]  # fmt: skip
+        out.append(("validity", ValidityRecord(
+            city="tarnow", subject_kind="card", subject=card, owner=card, entitlements=ents,
+            updated_at=at, caused_by=f"seed-tap-{i}",
+        )))  # fmt: skip
         out.append(("raw", make_event(
             "card.tap", "tarnow",
             {"card_id": card, "validator_id": "V1", "trip_id": f"L{i % 5}", "stop_seq": i % 7,
              "counter": i, "card_class": "standard", "entitlement": "normal"},
             at, id=f"seed-tap-{i}",
         ).to_json()))  # fmt: skip
-        for kind, amount in (("charge", 600), ("refund", 220)):
+        for tid in tickets:
             out.append(("ledger", LedgerEntry(
-                id=f"seed-tap-{i}:{kind}", city="tarnow", holder=card, purse="t_purse",
-                kind=kind, amount=amount, currency="PLN", ticket_id=f"ride-{i}",  # type: ignore[arg-type]
-                product="distance", channel="card", caused_by=f"seed-tap-{i}",
-                time=at + timedelta(minutes=0 if kind == "charge" else 25),
+                id=f"seed-tap-{i}:{tid}", city="tarnow", holder=card, purse="t_purse",
+                kind="charge", amount=600, currency="PLN", ticket_id=tid,
+                product="distance_ticket", channel="card", caused_by=f"seed-tap-{i}", time=at,
             )))  # fmt: skip
+        if i % 6 == 0:
+            continue  # no check-out: no refund, no distance (TRN-2)
+        out_at = at + timedelta(minutes=25)
+        for tid in tickets:
+            out.append(("ledger", LedgerEntry(
+                id=f"seed-out-{i}:{tid}", city="tarnow", holder=card, purse="t_purse",
+                kind="refund", amount=220, currency="PLN", ticket_id=tid,
+                product="distance_ticket", channel="card", caused_by=f"seed-out-{i}",
+                time=out_at,
+            )))  # fmt: skip
+        out.append(("outcomes", Outcome(
+            id=f"seed-out-{i}", city="tarnow", type="card.tap", owner=card, outcome="accepted",
+            rule="TRN-2", reason="check_out", time=out_at,
+            facts={"trip": f"L{i % 5}", "stops": 2 + i % 11, "refunded": 220 * len(tickets),
+                   "tickets": tickets},
+        )))  # fmt: skip
     products = ("910301001", "910301003", "910301024")
     for i in range(50):  # Hradec: tickets by missed call and SMS, some 1+4 refusals
         at = DAY + timedelta(minutes=6 * i)
@@ -114,7 +135,7 @@ def records() -> list[tuple[str, Record | bytes]]:
             channel="missed_call" if i % 4 else "sms", state="confirmed", valid_from=at,
             valid_until=at + timedelta(minutes=60), price=3000, currency="CZK", code=f"C{i}",
         )  # fmt: skip
-        out.append(("validity", _validity("hradec", "transit_ticket", "phone", phone, ent, at)))
+        out.append(("validity", _validity("hradec", "phone", phone, ent, at)))
         out.append(("raw", make_event(
             "call.missed", "hradec", {"msisdn": phone, "to": "910 301 001"}, at,
             id=f"seed-call-{i}",

@@ -75,11 +75,26 @@ def test_hkr6_transit_page_tickets_and_refusals(dashboards_env: str) -> None:
 
 
 def test_trn2_transit_page_rides_stops_and_refunds(dashboards_env: str) -> None:
-    """TRN-2: check-out refunds and the distance travelled per ride."""
+    """TRN-2/TRN-6: rides (a group is one ride), check-out refunds per ticket, distances."""
     at = run_page(PAGES / "4_Transit.py", "tarnow")
     assert metric(at, "Rides") == "60"
-    assert metric(at, "Refunds") == "60"
+    assert metric(at, "Refunds") == "60"  # 50 check-outs, 10 of them groups of two
     assert charts(at) == 2  # rides per hour, stops distribution
+
+
+def test_trn2_stops_distribution_counts_tickets_without_check_out_apart(
+    dashboards_env: str,
+) -> None:
+    """TRN-2: a ticket without a check-out has no distance (-1) and no refund."""
+    from datetime import UTC, datetime
+
+    from dashboards import queries
+
+    stops = queries.stops_distribution(
+        "tarnow", datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC)
+    ).set_index("stops")["tickets"]
+    assert stops[-1] == 20  # rides 0, 6, ..., 54 are groups of two with no check-out
+    assert stops.sum() == 80  # 60 rides, 20 of them groups of two
 
 
 def test_operations_page_events_dead_letters_and_lag(dashboards_env: str) -> None:

@@ -113,27 +113,25 @@ CREATE TABLE IF NOT EXISTS checks (
 PARTITION BY toYYYYMMDD(answered_at)
 ORDER BY (city, answered_at, check_id);
 
--- Transit rides (ride entitlements of card systems): check-in, check-out, distance.
+-- Transit rides, one row per ticket of a ride and ride event: `check_in` from the ride
+-- entitlements of card systems (validity topic), `check_out` from the worker's TRN-2
+-- outcome (stops travelled). A group ride has one ticket per traveller (TRN-6).
 CREATE TABLE IF NOT EXISTS rides (
     city String,
     ride_id String,
+    event String,
     card String,
     product String,
-    state String,
-    checked_in_at DateTime,
-    valid_until DateTime,
+    at DateTime,
     trip_id String,
     boarding_stop Int32,
-    exit_stop Int32,
     stops Int32,
-    tickets UInt16,
     price Int64,
     currency String,
-    updated_at DateTime,
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(checked_in_at)
-ORDER BY (city, ride_id);
+PARTITION BY toYYYYMM(at)
+ORDER BY (city, ride_id, event);
 
 -- What the workers decided about each inbound event (outcomes topic).
 CREATE TABLE IF NOT EXISTS outcomes (

@@ -60,30 +60,49 @@ def stay(i: int, *, minutes: int = 60, state: str = "confirmed", zone: str = "re
     )
 
 
-def ride(i: int) -> ValidityRecord:
+def ride(i: int, tickets: int = 2) -> ValidityRecord:
+    """A Tarnów check-in as card_fare publishes it: one ride entitlement per ticket."""
     start = T0 + timedelta(minutes=i)
+    card = f"TK-{i:08d}"
     return ValidityRecord(
         city="tarnow",
         subject_kind="card",
-        subject=f"TK-{i:08d}",
-        owner=f"TK-{i:08d}",
+        subject=card,
+        owner=card,
         entitlements=[
             Entitlement(
-                ticket_id=f"ride-{i}",
+                ticket_id=f"ride-{i}-{k}",
                 kind="ride",
-                product="distance",
+                product="distance_ticket",
                 channel="card",
                 state="confirmed",
                 valid_from=start,
-                valid_until=start + timedelta(minutes=30),
-                price=380,
+                valid_until=start + timedelta(hours=2),
+                price=600,
                 currency="PLN",
-                details={"trip_id": "L12-0725", "boarding_stop": 3, "exit_stop": 9,
-                         "tickets": [{"entitlement": "normal", "count": 2}]},
+                details={"card": card, "trip": "L12-0725", "boarding_stop_seq": 3,
+                         "holder": "self", "entitlement": "normal", "card_class": "standard"},
             )
+            for k in range(tickets)
         ],
-        updated_at=start + timedelta(minutes=20),
+        updated_at=start,
         caused_by=f"tap-{i}",
+    )  # fmt: skip
+
+
+def check_out(i: int, stops: int = 6, tickets: int = 2) -> Outcome:
+    """The TRN-2 outcome of a check-out as card_fare publishes it."""
+    return Outcome(
+        id=f"tap-out-{i}",
+        city="tarnow",
+        type="card.tap",
+        owner=f"TK-{i:08d}",
+        outcome="accepted",
+        rule="TRN-2",
+        reason="check_out",
+        facts={"counter": 2, "trip": "L12-0725", "stops": stops, "refunded": 440,
+               "t_purse": 1000, "tickets": [f"ride-{i}-{k}" for k in range(tickets)]},
+        time=T0 + timedelta(minutes=i + 20),
     )  # fmt: skip
 
 

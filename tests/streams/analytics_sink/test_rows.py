@@ -70,14 +70,24 @@ def test_later_change_of_a_ticket_has_a_higher_version() -> None:
     assert later["version"] > first["version"]
 
 
-def test_ride_entitlement_also_gives_a_ride_row_with_stops_and_tickets() -> None:
+def test_trn6_ride_check_in_gives_a_ride_row_per_ticket() -> None:
+    """TRN-1/TRN-6: a group check-in publishes one ride entitlement per traveller."""
     rows = map_record(validity_rows, r.ride(2).to_json(), META, PS)
-    assert [t for t, _ in rows] == ["entitlements", "rides"]
+    assert [t for t, _ in rows] == ["entitlements", "rides", "entitlements", "rides"]
     ride = as_dict("rides", rows[1][1])
-    assert ride["ride_id"] == "ride-2"
-    assert (ride["boarding_stop"], ride["exit_stop"], ride["stops"]) == (3, 9, 6)
-    assert ride["tickets"] == 2
-    assert ride["card"] == PS.of("id", "TK-00000002")
+    assert (ride["ride_id"], ride["event"], ride["trip_id"]) == ("ride-2-0", "check_in", "L12-0725")
+    assert (ride["boarding_stop"], ride["stops"], ride["price"]) == (3, -1, 600)
+    assert ride["card"] == PS.identifier("TK-00000002")
+
+
+def test_trn2_check_out_outcome_gives_the_stops_of_every_ticket() -> None:
+    """TRN-2: the check-out outcome carries the stops travelled for each ticket."""
+    rows = map_record(outcome_rows, r.check_out(2, stops=7).to_json(), META, PS)
+    assert [t for t, _ in rows] == ["outcomes", "rides", "rides"]
+    ride = as_dict("rides", rows[2][1])
+    assert (ride["ride_id"], ride["event"], ride["stops"]) == ("ride-2-1", "check_out", 7)
+    assert ride["card"] == as_dict("rides", map_record(
+        validity_rows, r.ride(2).to_json(), META, PS)[1][1])["card"]  # fmt: skip
 
 
 def test_clock_marks_and_tombstones_give_no_rows() -> None:
