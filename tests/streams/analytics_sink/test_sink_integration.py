@@ -78,8 +78,8 @@ def test_rows_exactly_once_in_query_results_under_redelivery(
     batch: list[tuple[str, bytes | None, bytes]] = []
     expected = {
         "events": 120,
-        "entitlements": 60 + 20,
-        "rides": 20,
+        "entitlements": 60 + 2 * 20,  # stays, and two tickets per ride
+        "rides": 2 * 20,
         "ledger": 60,
         "notifications": 60,
         "checks": 40,
