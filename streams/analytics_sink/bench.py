@@ -314,9 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--skip-sink", action="store_true")
+    parser.add_argument("--reuse", help="time the queries on this already loaded database")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    database = f"bench_{secrets.token_hex(3)}"
+    database = args.reuse or f"bench_{secrets.token_hex(3)}"
     migrate(settings, database)
     client = Client(**settings.clickhouse.client_kwargs(database=database))
     version = client.execute("SELECT version()")[0][0]
@@ -324,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# Analytics benchmark: ClickHouse {version}, {psutil.cpu_count()} CPUs, "
           f"{platform.python_version()}, database {database}")  # fmt: skip
     try:
+        if args.reuse:
+            bench_queries(client, args.repeat)
+            return 0
         records = record_stream(args.sink_records)
         rate, rows = bench_mapping(records)
         print(f"mapping: {rate:,.0f} records/s ({rows} rows from {len(records)} records)")
@@ -359,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_queries(client, args.repeat)
     finally:
         writer.close()
-        if not args.keep:
+        if not args.keep and not args.reuse:
             client.execute(f"DROP DATABASE IF EXISTS {database}")
         client.disconnect()
     return 0

@@ -33,6 +33,8 @@ PARTITION BY toYYYYMMDD(time)
 ORDER BY (city, time, event_id);
 
 -- Tickets and stays: one row per change of an entitlement (validity topic, flattened).
+-- Sorted by start so a time window reads only its days; copies of one change collapse,
+-- different changes of one ticket are told apart by argMax(version) per ticket_id.
 CREATE TABLE IF NOT EXISTS entitlements (
     city String,
     ticket_id String,
@@ -54,7 +56,7 @@ CREATE TABLE IF NOT EXISTS entitlements (
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(valid_from)
-ORDER BY (city, ticket_id);
+ORDER BY (city, valid_from, ticket_id);
 
 -- Money movements (ledger topic). Revenue = charge + capture - refund.
 CREATE TABLE IF NOT EXISTS ledger (
