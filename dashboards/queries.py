@@ -1,0 +1,418 @@
+"""Every ClickHouse query behind the dashboards: plain functions returning DataFrames.
+
+Each function takes the city and a half-open UTC window [start, end) and reads the
+analytics tables (infra/clickhouse/migrations) with duplicates removed: FINAL for
+immutable records (events, ledger, checks, outcomes, dead letters), argMax over `version`
+per ticket for entitlements and rides (a stay that was extended or stopped has several
+versions; the latest wins). These are the query-time rollups: occupancy per zone per 5
+minutes, revenue per zone/channel/hour, checks per status per zone/hour, and so on.
+Materialized rollups would double-count redelivered records, so none are kept.
+
+Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
+benchmark call them directly. Connection settings come from `infra.settings`; each thread
+has its own client (clickhouse-driver clients are not thread-safe).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from clickhouse_driver import Client
+
+from infra.settings import Settings
+
+PARKING_KINDS = ("hourly", "day", "app_stay")
+TICKET_KINDS = ("transit_ticket", "period_ticket")
+#: Longest stay or ticket that may reach into a window from before it (moBILET max 7 days).
+LOOKBACK_S = 7 * 24 * 3600
+SLOT_S = 300  # occupancy resolution: 5 minutes
+
+_local = threading.local()
+
+
+def connection() -> Client:
+    """This thread's ClickHouse client for the configured database."""
+    settings = Settings.from_env().clickhouse
+    key = (settings.host, settings.port, settings.database)
+    if getattr(_local, "key", None) != key:
+        _local.client = Client(**settings.client_kwargs(), connect_timeout=3)
+        _local.key = key
+    return _local.client
+
+
+def _ts(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("dashboard windows are aware datetimes (UTC)")
+    return int(moment.timestamp())
+
+
+def _frame(sql: str, params: dict[str, Any], client: Client | None = None) -> pd.DataFrame:
+    client = client or connection()
+    try:
+        rows, types = client.execute(sql, params, with_column_types=True)
+    except Exception:
+        # A broken connection (server restarted) must not stick to this thread.
+        _local.key = None
+        raise
+    columns = [name for name, _ in types]
+    frame = pd.DataFrame(rows, columns=columns)
+    for name, ch_type in types:
+        if ch_type.startswith(("DateTime", "Nullable(DateTime")) and not frame.empty:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
+def _params(city: str, start: datetime, end: datetime, **more: Any) -> dict[str, Any]:
+    return {"city": city, "start": _ts(start), "end": _ts(end), **more}
+
+
+# --- what data there is ----------------------------------------------------------------------
+
+
+def cities(client: Client | None = None) -> list[str]:
+    """Cities that have any event, payment or ticket in analytics."""
+    sql = """
+        SELECT DISTINCT city FROM (
+            SELECT DISTINCT city FROM events
+            UNION ALL SELECT DISTINCT city FROM ledger
+            UNION ALL SELECT DISTINCT city FROM entitlements
+        ) ORDER BY city
+    """
+    frame = _frame(sql, {}, client)
+    return list(frame["city"]) if not frame.empty else []
+
+
+def latest_time(city: str, client: Client | None = None) -> datetime | None:
+    """Event time of the city's newest event, ledger entry or check (None when no data)."""
+    sql = """
+        SELECT max(t) AS latest FROM (
+            SELECT max(time) AS t FROM events WHERE city = %(city)s
+            UNION ALL SELECT max(time) AS t FROM ledger WHERE city = %(city)s
+            UNION ALL SELECT max(answered_at) AS t FROM checks WHERE city = %(city)s
+        )
+    """
+    frame = _frame(sql, {"city": city}, client)
+    latest = frame["latest"].iloc[0] if not frame.empty else None
+    if latest is None or pd.isna(latest) or latest.timestamp() <= 0:
+        return None
+    return latest.to_pydatetime()
+
+
+# --- occupancy (Curb Data Specification vocabulary: occupancy, turnover, dwell) -----------
+
+
+def _stays_sql(kinds_param: str = "kinds") -> str:
+    """One row per ticket, its latest version; `vu` ends at a revocation (NIS-9)."""
+    return f"""
+        SELECT
+            ticket_id,
+            argMax(zone, version) AS zone,
+            argMax(plate, version) AS plate,
+            argMax(state, version) AS st,
+            argMax(valid_from, version) AS vf,
+            argMax(valid_until, version) AS vu0,
+            argMax(revoked_at, version) AS rv,
+            if(st = 'revoked' AND rv IS NOT NULL, least(vu0, assumeNotNull(rv)), vu0) AS vu
+        FROM entitlements
+        WHERE city = %(city)s AND kind IN %({kinds_param})s
+          AND valid_from < toDateTime(%(end)s)
+          AND valid_from >= toDateTime(%(start)s - {LOOKBACK_S})
+        GROUP BY ticket_id
+    """
+
+
+def occupancy_5m(
+    city: str,
+    start: datetime,
+    end: datetime,
+    kinds: Sequence[str] = PARKING_KINDS,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Vehicles with a valid stay per zone per 5-minute slot: columns zone, slot, vehicles.
+
+    A vehicle counts once per slot however many tickets it holds (a Niš driver's second
+    hour is a second ticket); rows whose plate pseudonym was cleared by retention count per
+    ticket instead. `uniq` only starts sampling beyond 65 536 distinct values, far above any zone.
+    """
+    sql = f"""
+        SELECT zone, toDateTime(n * {SLOT_S}) AS slot,
+               uniq(if(plate = '', ticket_id, plate)) AS vehicles
+        FROM (
+            SELECT zone, plate, ticket_id,
+                   toUInt32(greatest(vf, toDateTime(%(start)s))) AS s,
+                   toUInt32(least(vu, toDateTime(%(end)s))) AS e
+            FROM ({_stays_sql()})
+            WHERE vu > toDateTime(%(start)s) AND vu > vf
+        )
+        ARRAY JOIN arrayMap(
+            i -> intDiv(s, {SLOT_S}) + i,
+            range(toUInt32(intDiv(e - 1, {SLOT_S}) - intDiv(s, {SLOT_S}) + 1))
+        ) AS n
+        GROUP BY zone, slot
+        ORDER BY slot, zone
+    """
+    return _frame(sql, _params(city, start, end, kinds=tuple(kinds)), client)
+
+
+def visits(
+    city: str,
+    start: datetime,
+    end: datetime,
+    kinds: Sequence[str] = PARKING_KINDS,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Per zone: visits started in the window (one vehicle's tickets in a zone on a day
+    joined into one visit), their average dwell in minutes and the paid tickets."""
+    sql = f"""
+        SELECT zone, count() AS visits, avg(e - s) / 60 AS avg_dwell_minutes,
+               sum(tickets) AS tickets
+        FROM (
+            SELECT zone, if(plate = '', ticket_id, plate) AS vehicle, toDate(vf) AS day,
+                   min(vf) AS s, max(vu) AS e, count() AS tickets
+            FROM ({_stays_sql()})
+            WHERE vf >= toDateTime(%(start)s) AND vu > vf
+            GROUP BY zone, vehicle, day
+        )
+        GROUP BY zone
+        ORDER BY zone
+    """
+    return _frame(sql, _params(city, start, end, kinds=tuple(kinds)), client)
+
+
+# --- revenue -------------------------------------------------------------------------------
+
+
+def revenue_hourly(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Per hour, zone and channel: revenue (charge + capture - refund), refunds, releases,
+    top-ups, in minor units; plus the currency."""
+    sql = """
+        SELECT toStartOfHour(time) AS hour, zone, channel, any(currency) AS currency,
+               sumIf(amount, kind IN ('charge', 'capture'))
+                 - sumIf(amount, kind = 'refund') AS revenue,
+               sumIf(amount, kind = 'refund') AS refunds,
+               sumIf(amount, kind = 'release') AS releases,
+               sumIf(amount, kind = 'topup') AS topups,
+               countIf(kind IN ('charge', 'capture')) AS payments
+        FROM ledger FINAL
+        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        GROUP BY hour, zone, channel
+        ORDER BY hour, zone, channel
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def revenue_by_product(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    sql = """
+        SELECT product, purse, any(currency) AS currency,
+               sumIf(amount, kind IN ('charge', 'capture'))
+                 - sumIf(amount, kind = 'refund') AS revenue,
+               countIf(kind IN ('charge', 'capture')) AS payments,
+               sumIf(amount, kind = 'refund') AS refunds
+        FROM ledger FINAL
+        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+          AND product != ''
+        GROUP BY product, purse
+        ORDER BY revenue DESC
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+# --- compliance (ENF-3) ----------------------------------------------------------------------
+
+
+def checks_by_status(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Officers' checks per zone, hour and answer (valid, grace, expired, none, ...)."""
+    sql = """
+        SELECT zone, toStartOfHour(answered_at) AS hour, status, count() AS checks
+        FROM checks FINAL
+        WHERE city = %(city)s
+          AND answered_at >= toDateTime(%(start)s) AND answered_at < toDateTime(%(end)s)
+        GROUP BY zone, hour, status
+        ORDER BY hour, zone, status
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def checks_by_officer(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    sql = """
+        SELECT officer, role, count() AS checks,
+               countIf(status IN ('expired', 'none', 'revoked')) AS violations
+        FROM checks FINAL
+        WHERE city = %(city)s
+          AND answered_at >= toDateTime(%(start)s) AND answered_at < toDateTime(%(end)s)
+        GROUP BY officer, role
+        ORDER BY checks DESC
+        LIMIT 50
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+# --- transit -------------------------------------------------------------------------------
+
+
+def tickets_by_product(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Transit tickets sold (by start of validity) per product and channel."""
+    sql = f"""
+        SELECT product, channel, count() AS tickets, sum(price) AS amount,
+               any(currency) AS currency
+        FROM (
+            SELECT ticket_id, argMax(product, version) AS product,
+                   argMax(channel, version) AS channel, argMax(price, version) AS price,
+                   argMax(currency, version) AS currency, argMax(valid_from, version) AS vf,
+                   argMax(state, version) AS st
+            FROM entitlements
+            WHERE city = %(city)s AND kind IN %(kinds)s
+              AND valid_from >= toDateTime(%(start)s - {LOOKBACK_S})
+              AND valid_from < toDateTime(%(end)s)
+            GROUP BY ticket_id
+        )
+        WHERE vf >= toDateTime(%(start)s) AND st != 'revoked'
+        GROUP BY product, channel
+        ORDER BY tickets DESC
+    """
+    return _frame(sql, _params(city, start, end, kinds=TICKET_KINDS), client)
+
+
+def _rides_sql() -> str:
+    """One row per ride ticket: check-in time, card, deposit and the stops travelled (-1
+    without a check-out). Check-outs come after their check-in, so they are read up to a
+    day past the window. Both row kinds are immutable: max/any need no FINAL."""
+    return """
+        SELECT ride_id,
+               maxIf(at, event = 'check_in') AS t,
+               anyIf(card, event = 'check_in') AS card,
+               maxIf(price, event = 'check_in') AS deposit,
+               if(countIf(event = 'check_out') > 0, maxIf(stops, event = 'check_out'), -1)
+                   AS stops
+        FROM rides
+        WHERE city = %(city)s
+          AND at >= toDateTime(%(start)s) AND at < toDateTime(%(end)s + 86400)
+        GROUP BY ride_id
+        HAVING t >= toDateTime(%(start)s) AND t < toDateTime(%(end)s)
+    """
+
+
+def rides_hourly(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Per hour of check-in: rides (a group travelling together is one ride), tickets
+    (one per traveller, TRN-6) and the deposits taken at check-in (TRN-1)."""
+    sql = f"""
+        SELECT toStartOfHour(t) AS hour, uniqExact(card, t) AS rides, count() AS tickets,
+               sum(deposit) AS deposits
+        FROM ({_rides_sql()})
+        GROUP BY hour ORDER BY hour
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def stops_distribution(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Ride tickets per number of stops travelled (-1: no check-out, so no refund, TRN-2)."""
+    sql = f"""
+        SELECT stops, count() AS tickets FROM ({_rides_sql()})
+        GROUP BY stops ORDER BY stops
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def transit_refunds(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Refunds to transit purses (check-out refunds TRN-2, complaint refunds TRN-9)."""
+    sql = """
+        SELECT toStartOfHour(time) AS hour, purse, count() AS refunds, sum(amount) AS amount,
+               any(currency) AS currency
+        FROM ledger FINAL
+        WHERE city = %(city)s AND kind = 'refund' AND purse IN ('t_purse', 'e_purse')
+          AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        GROUP BY hour, purse ORDER BY hour
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def refusals_hourly(
+    city: str,
+    start: datetime,
+    end: datetime,
+    rule: str = "HKR-6",
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Refused orders per hour under one rule (default HKR-6, the 1+4 limit)."""
+    sql = """
+        SELECT toStartOfHour(time) AS hour, count() AS refusals
+        FROM outcomes FINAL
+        WHERE city = %(city)s AND outcome = 'refused' AND rule = %(rule)s
+          AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        GROUP BY hour ORDER BY hour
+    """
+    return _frame(sql, _params(city, start, end, rule=rule), client)
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def events_per_minute(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Inbound events per minute of event time and type (events/s = events / 60)."""
+    sql = """
+        SELECT toStartOfMinute(time) AS minute, type, count() AS events
+        FROM events FINAL
+        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        GROUP BY minute, type ORDER BY minute, type
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def outcomes_summary(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    sql = """
+        SELECT type, outcome, rule, count() AS events
+        FROM outcomes FINAL
+        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        GROUP BY type, outcome, rule ORDER BY events DESC
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def dead_letters(
+    city: str, start: datetime, end: datetime, client: Client | None = None
+) -> pd.DataFrame:
+    """Latest dead letters of the city (or of no readable city) in the window."""
+    sql = """
+        SELECT received_at, type, reason, source_topic, event_id
+        FROM dead_letters FINAL
+        WHERE (city = %(city)s OR city = '')
+          AND received_at >= toDateTime(%(start)s) AND received_at < toDateTime(%(end)s)
+        ORDER BY received_at DESC
+        LIMIT 200
+    """
+    return _frame(sql, _params(city, start, end), client)
+
+
+def sink_lag(client: Client | None = None) -> pd.DataFrame:
+    """Per topic: records in Kafka the sink has not committed yet, and when it last did."""
+    sql = """
+        SELECT topic, sum(end_offset - least(end_offset, committed_offset)) AS lag,
+               sum(committed_offset) AS committed, max(at) AS last_commit
+        FROM sink_progress FINAL
+        GROUP BY topic ORDER BY topic
+    """
+    return _frame(sql, {}, client)

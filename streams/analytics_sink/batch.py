@@ -1,0 +1,102 @@
+"""Pure batching: rows per table, when a batch is due, and the offsets it covers.
+
+A batch is due when it holds `max_rows` rows or its oldest row waited `max_age_s`
+(ClickHouse wants few large inserts; managers want pictures seconds old). `Batch.offsets`
+is, per (topic, partition), the next offset to consume after everything in the batch: the
+sink commits exactly those to Kafka once every table of the batch is inserted, never
+before, so a crash or a ClickHouse outage can only cause redelivery, never a gap.
+Time is passed in (`now`), so this module is tested without clocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.analytics_sink.rows import COLUMNS, Row
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass
+class Batch:
+    """Rows drained from a `Batcher`, grouped by table, and the offsets they cover."""
+
+    rows: dict[str, list[Row]]
+    offsets: dict[TopicPartition, int]
+    records: int
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+    def columns(self, table: str) -> list[list[Any]]:
+        """The table's rows transposed into one list per column (a columnar insert)."""
+        rows = self.rows[table]
+        width = len(COLUMNS[table])
+        if not rows:
+            return [[] for _ in range(width)]
+        return [list(col) for col in zip(*rows, strict=True)]
+
+
+@dataclass
+class Batcher:
+    max_rows: int = 50_000
+    max_age_s: float = 1.0
+    _rows: dict[str, list[Row]] = field(default_factory=dict)
+    _offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    _count: int = 0
+    _records: int = 0
+    _first_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_rows < 1 or self.max_age_s <= 0:
+            raise ValueError("max_rows must be >= 1 and max_age_s > 0")
+
+    def add(
+        self, topic: str, partition: int, offset: int, rows: list[tuple[str, Row]], now: float
+    ) -> None:
+        """Take the rows of one record (possibly none) at `offset` of topic/partition."""
+        if self._first_at is None:
+            self._first_at = now
+        for table, row in rows:
+            if table not in COLUMNS:
+                raise KeyError(f"unknown table {table!r}")
+            self._rows.setdefault(table, []).append(row)
+        self._count += len(rows)
+        self._records += 1
+        key = (topic, partition)
+        self._offsets[key] = max(self._offsets.get(key, 0), offset + 1)
+
+    @property
+    def pending_rows(self) -> int:
+        return self._count
+
+    @property
+    def empty(self) -> bool:
+        return self._records == 0
+
+    def due(self, now: float) -> bool:
+        if self.empty:
+            return False
+        if self._count >= self.max_rows:
+            return True
+        assert self._first_at is not None
+        return now - self._first_at >= self.max_age_s
+
+    def wait_s(self, now: float) -> float:
+        """How long until the batch becomes due by age (max_age_s when empty)."""
+        if self._first_at is None:
+            return self.max_age_s
+        return max(0.0, self.max_age_s - (now - self._first_at))
+
+    def drain(self) -> Batch:
+        batch = Batch(rows=self._rows, offsets=self._offsets, records=self._records)
+        self._rows, self._offsets = {}, {}
+        self._count = self._records = 0
+        self._first_at = None
+        return batch
+
+    def discard(self) -> None:
+        """Forget what is pending (partitions were revoked: Kafka redelivers it)."""
+        self.drain()

@@ -1,0 +1,373 @@
+"""Benchmark of the analytics path (not a test): `python -m streams.analytics_sink.bench`.
+
+1. mapping: records/s through the pure row mapping (one core, no I/O);
+2. insert: rows/s of columnar inserts into ClickHouse (the writer alone);
+3. sink: records and rows/s from Kafka through the whole sink into ClickHouse (produce
+   first, then time the sink from start until everything is committed);
+4. queries: every dashboard query's p50/p95 over a synthetic 10-million-event month
+   (plus the tickets, payments, checks, outcomes and rides those events cause), for
+   windows of 24 hours, 7 days and 30 days.
+
+Uses the configured Kafka and ClickHouse (`infra.settings`), a throwaway database and a
+unique topic prefix; drops the database at the end unless `--keep`. Results go to stdout
+as a Markdown table for docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import secrets
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import psutil
+from clickhouse_driver import Client
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient
+
+from dashboards import queries
+from infra.clickhouse.migrations import migrate
+from infra.settings import Settings
+from streams.analytics_sink.batch import Batcher
+from streams.analytics_sink.pseudonyms import Pseudonymizer
+from streams.analytics_sink.rows import COLUMNS, Meta, map_record, mappers
+from streams.analytics_sink.sink import AnalyticsSink, SinkConfig
+from streams.analytics_sink.writer import ClickHouseWriter
+from streams.contract import Topics
+
+END = datetime(2026, 11, 24, tzinfo=UTC)
+DAYS = 30
+NIS_ZONES = ["red", "green", "extra"]
+STATUSES = ["valid", "valid", "valid", "grace", "expired", "none", "not_required"]
+
+
+# --- synthetic records (contract JSON) for the mapping and sink measurements ---------------
+
+
+def record_stream(n: int) -> list[tuple[str, bytes]]:
+    """n records in the contract's JSON, mixed like a busy Niš morning."""
+    out: list[tuple[str, bytes]] = []
+    base = END - timedelta(hours=6)
+    for i in range(n):
+        at = (base + timedelta(seconds=i % 20000)).isoformat().replace("+00:00", "Z")
+        plate = f"NI{i % 9000:04d}AB"
+        kind = i % 5
+        if kind == 0:
+            body: dict[str, Any] = {
+                "specversion": "1.0", "id": f"b-{i}", "source": "urn:bench", "time": at,
+                "type": "sms.received", "city": "nis",
+                "data": {"msisdn": f"+38164{i:07d}", "to": "9181", "text": plate,
+                         "operator": "mts"},
+            }  # fmt: skip
+            out.append(("raw", json.dumps(body).encode()))
+        elif kind == 1:
+            body = {
+                "city": "nis", "subject_kind": "plate", "subject": plate, "owner": plate,
+                "updated_at": at, "caused_by": f"b-{i}",
+                "entitlements": [{
+                    "ticket_id": f"t-{i}", "kind": "hourly", "product": "red_hourly",
+                    "channel": "sms", "state": "confirmed", "valid_from": at,
+                    "valid_until": at, "price": 6000, "currency": "RSD", "zone": "red",
+                    "pin": f"{i:08d}", "plate": plate, "details": {},
+                }],
+            }  # fmt: skip
+            out.append(("validity", json.dumps(body).encode()))
+        elif kind == 2:
+            body = {
+                "id": f"b-{i}:charge", "city": "nis", "holder": f"+38164{i:07d}",
+                "purse": "operator", "kind": "charge", "amount": 6000, "currency": "RSD",
+                "ticket_id": f"t-{i}", "zone": "red", "product": "red_hourly", "channel": "sms",
+                "caused_by": f"b-{i}", "time": at,
+            }  # fmt: skip
+            out.append(("ledger", json.dumps(body).encode()))
+        elif kind == 3:
+            body = {
+                "id": f"b-{i}", "city": "nis", "type": "sms.received", "owner": plate,
+                "outcome": "accepted", "facts": {"zone": "red"}, "time": at,
+            }  # fmt: skip
+            out.append(("outcomes", json.dumps(body).encode()))
+        else:
+            body = {
+                "check_id": f"c-{i}", "city": "nis", "officer": "w-1", "role": "warden",
+                "subject_kind": "plate", "subject": plate, "zone": "red", "at": at,
+                "answered_at": at, "status": "valid", "ticket_ids": [f"t-{i}"], "as_of": at,
+            }  # fmt: skip
+            out.append(("audit", json.dumps(body).encode()))
+    return out
+
+
+def bench_mapping(records: list[tuple[str, bytes]]) -> tuple[float, int]:
+    topics = Topics("")
+    by_topic = mappers(topics)
+    ps = Pseudonymizer(b"bench")
+    batcher = Batcher(max_rows=10_000_000, max_age_s=1)
+    started = time.perf_counter()
+    for offset, (kind, value) in enumerate(records):
+        topic = getattr(topics, kind)
+        meta = Meta(topic, 0, offset, 0)
+        batcher.add(topic, 0, offset, map_record(by_topic[topic], value, meta, ps), 0.0)
+    elapsed = time.perf_counter() - started
+    return len(records) / elapsed, batcher.pending_rows
+
+
+def bench_sink(settings: Settings, database: str, records: list[tuple[str, bytes]]) -> dict:
+    prefix = f"bench{secrets.token_hex(3)}."
+    topics = Topics(prefix)
+    config = SinkConfig(group=f"{prefix}sink", max_rows=50_000, max_age_s=1.0, partitions=4)
+    sink = AnalyticsSink(settings, topics, config, Pseudonymizer(b"bench"), database)
+    from streams.topology import ensure_topics
+
+    ensure_topics(settings.kafka_bootstrap, topics, config.partitions)
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, batch_size=512 * 1024,
+        acks=1, compression_type=None,
+    )  # fmt: skip
+    for i, (kind, value) in enumerate(records):
+        # keyed like the workers key them (the validity topic is compacted: keys required)
+        producer.send(getattr(topics, kind), value, key=f"k{i % 50_000}".encode())
+    producer.flush()
+    producer.close()
+    stop = threading.Event()
+    thread = threading.Thread(target=sink.run, args=(stop,))
+    thread.start()
+    # Timed from the first record read: group join and topic metadata are start-up costs.
+    while sink.stats.records == 0:
+        time.sleep(0.001)
+    started = time.perf_counter()
+    while sink.stats.records < len(records) or not sink.batcher.empty or sink.stats.rows == 0:
+        time.sleep(0.05)
+    while sink._to_write.full() or not sink._written.empty() or sink.stats.rows < _rows_of(sink):
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    thread.join()
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        admin.delete_topics([getattr(topics, k) for k in
+                             ("raw", "deadletter", "validity", "notifications", "ledger",
+                              "outcomes", "audit")])  # fmt: skip
+    except Exception as exc:  # best effort: the topics carry a throwaway prefix
+        print(f"could not delete the benchmark topics: {exc}")
+    admin.close()
+    return {"records": len(records), "rows": sink.stats.rows, "seconds": elapsed}
+
+
+def _rows_of(sink: AnalyticsSink) -> int:
+    # every benchmark record gives exactly one row
+    return sink.stats.records
+
+
+# --- the 10-million-event month for the query measurements ----------------------------------
+
+
+def _times(rng: np.random.Generator, n: int) -> np.ndarray:
+    start = int((END - timedelta(days=DAYS)).timestamp())
+    return np.sort(rng.integers(start, int(END.timestamp()), n))
+
+
+def _pick(rng: np.random.Generator, options: list[str], n: int) -> list[str]:
+    return [options[i] for i in rng.integers(0, len(options), n)]
+
+
+def load_month(writer: ClickHouseWriter, events: int, chunk: int = 1_000_000) -> dict[str, int]:
+    """Synthetic month: `events` inbound events and the records they cause."""
+    rng = np.random.default_rng(7)
+    counts = dict.fromkeys(COLUMNS, 0)
+    cities = ["nis", "nis", "nis", "hradec", "tarnow", "mobilet", "zcs"]
+    for first in range(0, events, chunk):
+        n = min(chunk, events - first)
+        t = _times(rng, n)
+        ids = [f"e{first + i}" for i in range(n)]
+        city = _pick(rng, cities, n)
+        zone = _pick(rng, NIS_ZONES, n)
+        plate = [f"p{x}" for x in rng.integers(0, 200_000, n)]
+        offsets = list(range(first, first + n))
+        tl = t.tolist()
+        writer.insert_columns("events", [
+            ids, city, _pick(rng, ["sms.received", "card.tap", "parking.start", "call.missed"], n),
+            ["urn:bench"] * n, tl, plate, zone, [0] * n, [0] * n, offsets, tl, offsets,
+        ])  # fmt: skip
+        writer.insert_columns("outcomes", [
+            ids, city, ["sms.received"] * n, plate,
+            _pick(rng, ["accepted"] * 8 + ["refused", "duplicate"], n),
+            _pick(rng, [""] * 9 + ["HKR-6"], n), [""] * n, ["{}"] * n, tl, offsets,
+        ])  # fmt: skip
+        counts["events"] += n
+        counts["outcomes"] += n
+        # 30 % of events buy a stay or ticket, with a payment; a fifth of those extended.
+        m = n * 3 // 10
+        sel = rng.choice(n, m, replace=False)
+        st = t[sel]
+        minutes = rng.integers(15, 180, m) * 60
+        tid = [f"t{first + int(i)}" for i in sel]
+        scity = [city[i] for i in sel]
+        szone = [zone[i] for i in sel]
+        splate = [plate[i] for i in sel]
+        kind = ["transit_ticket" if c == "hradec" else "ride" if c == "tarnow" else
+                "app_stay" if c in ("mobilet", "zcs") else "hourly" for c in scity]  # fmt: skip
+        stl, end = st.tolist(), (st + minutes).tolist()
+        writer.insert_columns("entitlements", [
+            scity, tid, kind, ["prod"] * m, ["sms"] * m, ["confirmed"] * m, stl, end,
+            [6000] * m, ["RSD"] * m, szone, splate, ["plate"] * m, splate, [None] * m, stl,
+            ["x"] * m, (st * 1_000_000).tolist(),
+        ])  # fmt: skip
+        ext = rng.choice(m, m // 5, replace=False)
+        writer.insert_columns("entitlements", [
+            [scity[i] for i in ext], [tid[i] for i in ext], [kind[i] for i in ext],
+            ["prod"] * len(ext), ["sms"] * len(ext), ["confirmed"] * len(ext),
+            [stl[i] for i in ext], [end[i] + 1800 for i in ext], [9000] * len(ext),
+            ["RSD"] * len(ext), [szone[i] for i in ext], [splate[i] for i in ext],
+            ["plate"] * len(ext), [splate[i] for i in ext], [None] * len(ext),
+            [end[i] for i in ext], ["x"] * len(ext), [end[i] * 1_000_000 for i in ext],
+        ])  # fmt: skip
+        counts["entitlements"] += m + len(ext)
+        writer.insert_columns("ledger", [
+            [f"{x}:charge" for x in tid], scity, splate, ["operator"] * m,
+            _pick(rng, ["charge"] * 6 + ["capture", "refund", "hold", "release"], m),
+            rng.integers(100, 20000, m).tolist(), ["RSD"] * m, tid, szone, ["prod"] * m,
+            _pick(rng, ["sms", "app", "card", "missed_call"], m), [None] * m, tid, stl,
+            list(range(m)),
+        ])  # fmt: skip
+        counts["ledger"] += m
+        rides = [i for i, c in enumerate(scity) if c == "tarnow"]
+        r = len(rides)
+        rl = [stl[i] for i in rides]
+        for event, at, stops in (("check_in", rl, [-1] * r),
+                                 ("check_out", [end[i] for i in rides],
+                                  rng.integers(1, 29, r).tolist())):  # fmt: skip
+            writer.insert_columns("rides", [
+                ["tarnow"] * r, [tid[i] for i in rides], [event] * r,
+                [splate[i] for i in rides], ["distance_ticket"] * r, at, ["L1"] * r, [1] * r,
+                stops, [600] * r, ["PLN"] * r, rl,
+            ])  # fmt: skip
+        counts["rides"] += 2 * r
+        # one check per ten events
+        k = n // 10
+        csel = rng.choice(n, k, replace=False)
+        ct = t[csel].tolist()
+        writer.insert_columns("checks", [
+            [f"c{first + int(i)}" for i in csel], [city[i] for i in csel], ["w1"] * k,
+            ["warden"] * k, ["plate"] * k, [plate[i] for i in csel], [zone[i] for i in csel],
+            ct, ct, _pick(rng, STATUSES, k), [[]] * k, [None] * k, list(range(k)),
+        ])  # fmt: skip
+        counts["checks"] += k
+        print(f"  loaded {first + n:,} events", flush=True)
+    return counts
+
+
+QUERY_NAMES = [
+    "occupancy_5m", "visits", "revenue_hourly", "revenue_by_product", "checks_by_status",
+    "checks_by_officer", "tickets_by_product", "rides_hourly", "stops_distribution",
+    "transit_refunds", "refusals_hourly", "events_per_minute", "outcomes_summary",
+    "dead_letters", "latest_time", "cities", "sink_lag",
+]  # fmt: skip
+CITY_OF = {"tickets_by_product": "hradec", "rides_hourly": "tarnow",
+           "stops_distribution": "tarnow", "transit_refunds": "tarnow",
+           "refusals_hourly": "hradec"}  # fmt: skip
+
+
+def time_query(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
+    fn()  # warm: first read of the columns from disk
+    samples = []
+    rows = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rows = len(fn())
+        samples.append(time.perf_counter() - started)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return statistics.median(samples), p95, rows
+
+
+def bench_queries(client: Client, repeat: int) -> list[tuple[str, str, float, float, int]]:
+    results = []
+    for span_name, span in (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
+                            ("30 d", timedelta(days=30))):  # fmt: skip
+        start, end = END - span, END
+        for name in QUERY_NAMES:
+            fn = getattr(queries, name)
+            city = CITY_OF.get(name, "nis")
+            if name == "latest_time":
+                call = lambda fn=fn, city=city: [fn(city, client=client)]  # noqa: E731
+            elif name in ("cities", "sink_lag"):
+                call = lambda fn=fn: fn(client=client)  # noqa: E731
+            else:
+                call = lambda fn=fn, city=city, s=start, e=end: fn(city, s, e, client=client)  # noqa: E731
+            p50, p95, rows = time_query(call, repeat)
+            results.append((span_name, name, p50, p95, rows))
+            print(f"  {span_name:>5} {name:<20} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
+                  f"  ({rows} rows)", flush=True)  # fmt: skip
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--sink-records", type=int, default=300_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--skip-sink", action="store_true")
+    parser.add_argument("--reuse", help="time the queries on this already loaded database")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    database = args.reuse or f"bench_{secrets.token_hex(3)}"
+    migrate(settings, database)
+    client = Client(**settings.clickhouse.client_kwargs(database=database))
+    version = client.execute("SELECT version()")[0][0]
+    writer = ClickHouseWriter(settings.clickhouse, database)
+    print(f"# Analytics benchmark: ClickHouse {version}, {psutil.cpu_count()} CPUs, "
+          f"{platform.python_version()}, database {database}")  # fmt: skip
+    try:
+        if args.reuse:
+            bench_queries(client, args.repeat)
+            return 0
+        records = record_stream(args.sink_records)
+        rate, rows = bench_mapping(records)
+        print(f"mapping: {rate:,.0f} records/s ({rows} rows from {len(records)} records)")
+
+        n = 500_000
+        cols = [
+            [f"i{i}" for i in range(n)], ["nis"] * n, ["sms.received"] * n, ["urn:b"] * n,
+            list(range(1_790_000_000, 1_790_000_000 + n)), ["x" * 32] * n, ["red"] * n,
+            [0] * n, [0] * n, list(range(n)), [1_790_000_000] * n, list(range(n)),
+        ]  # fmt: skip
+        started = time.perf_counter()
+        for _ in range(2):
+            writer.insert_columns("events", cols)
+        insert_rate = 2 * n / (time.perf_counter() - started)
+        print(f"insert: {insert_rate:,.0f} rows/s (columnar, 500k-row inserts, events table)")
+        client.execute("TRUNCATE TABLE events")
+
+        if not args.skip_sink:
+            res = bench_sink(settings, database, records)
+            print(
+                f"sink: {res['records'] / res['seconds']:,.0f} records/s, "
+                f"{res['rows'] / res['seconds']:,.0f} rows/s "
+                f"({res['rows']:,} rows in {res['seconds']:.1f} s, Kafka -> ClickHouse)"
+            )
+            for table in COLUMNS:
+                client.execute(f"TRUNCATE TABLE {table}")
+
+        started = time.perf_counter()
+        counts = load_month(writer, args.events)
+        load_s = time.perf_counter() - started
+        total = sum(counts.values())
+        print(f"loaded {counts} = {total:,} rows in {load_s:.0f} s ({total / load_s:,.0f} rows/s)")
+        bench_queries(client, args.repeat)
+    finally:
+        writer.close()
+        if not args.keep and not args.reuse:
+            client.execute(f"DROP DATABASE IF EXISTS {database}")
+        client.disconnect()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
