@@ -38,7 +38,7 @@ from streams.contract.events import (
 from streams.contract.plates import InvalidPlate, normalise_plate
 from streams.parking_time import at, earliest, iso
 from streams.replies import Replies
-from streams.runtime.rules import Output, Step, ValidityRemoved
+from streams.runtime.rules import Output, Step, ValidityRemoved, outcome_of
 from tariff_kernel import TariffError, load_city
 
 RECENT = timedelta(hours=24)
@@ -132,7 +132,7 @@ class AppParkingRules:
                 return self._stop(city, state, event, data)
         except TariffError as failure:
             return self._refuse(city, state, event, "tariff_unavailable", str(failure))
-        outcome = _outcome(event, owner, "ignored", None, "not an app parking event")
+        outcome = outcome_of(event, owner, "ignored", None, "not an app parking event")
         return _step(state, [outcome])
 
     # -- wallet and plates ----------------------------------------------------------------
@@ -340,7 +340,7 @@ class AppParkingRules:
         self, city: AppCity, state: dict, event: Event, kind: str, reason: str, **facts: Any
     ) -> Step:
         text = city.replies.render("refused", reason=_reason_text(city, kind, reason))
-        outcome = _outcome(event, state["account"], "refused", city.rules[kind], reason)
+        outcome = outcome_of(event, state["account"], "refused", city.rules[kind], reason)
         if facts:
             outcome = outcome.model_copy(update={"facts": {"kind": kind, **facts}})
         else:
@@ -477,19 +477,6 @@ def _push(event: Event, account: str, kind: str, text: str, ticket_id: str | Non
         text=text,
         ticket_id=ticket_id,
         caused_by=event.id,
-        time=event.time,
-    )
-
-
-def _outcome(event: Event, owner: str, kind: str, rule: str | None, reason: str) -> Outcome:
-    return Outcome(
-        id=event.id,
-        city=event.city,
-        type=event.type,
-        owner=owner,
-        outcome=kind,  # type: ignore[arg-type]
-        rule=rule,
-        reason=reason,
         time=event.time,
     )
 

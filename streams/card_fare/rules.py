@@ -14,7 +14,7 @@ from typing import Any
 
 from streams.card_fare import card, counters, faults, orders, purses, rides
 from streams.card_fare.settings import CardCity
-from streams.contract import Event, LedgerEntry, Notification, Outcome
+from streams.contract import Event, LedgerEntry, Notification
 from streams.contract.events import (
     CardCheck,
     CardEpurseTopup,
@@ -25,7 +25,7 @@ from streams.contract.events import (
     CardTransfer,
 )
 from streams.parking_time import iso
-from streams.runtime.rules import Output, Step, ValidityRemoved
+from streams.runtime.rules import Output, Step, ValidityRemoved, outcome_of
 
 
 class CardFareRules:
@@ -52,7 +52,7 @@ class CardFareRules:
             return self._online_order(state, event, data)
         if isinstance(data, CardSync):
             return self._sync(city, state, event, data)
-        return _step(state, [_outcome(event, owner, "ignored", None, "not a card event")])
+        return _step(state, [outcome_of(event, owner, "ignored", None, "not a card event")])
 
     def _validator_operation(
         self, city: CardCity, state: dict[str, Any], event: Event, op: CardTap | CardGroup
@@ -69,7 +69,7 @@ class CardFareRules:
             facts = {"counter": op.counter, "first_event": repeat.first_event}
             reason = "this transaction counter was already processed"
             return _step(
-                state, [display, _outcome(event, owner, "duplicate", "TRN-3", reason, facts)]
+                state, [display, outcome_of(event, owner, "duplicate", "TRN-3", reason, facts)]
             )
         fault = faults.card_fault(owner, city.deny_list)
         if fault is not None:
@@ -168,7 +168,7 @@ class CardFareRules:
             _display(event, op.validator_id, template, text),
             *(_ledger(city, event, owner, m, "card") for m in movements),
             _card_record(city, event.city, new_state, event.time, event.id),
-            _outcome(event, owner, "accepted", rule, template, facts),
+            outcome_of(event, owner, "accepted", rule, template, facts),
         ]
         return _step(new_state, outputs)
 
@@ -211,7 +211,7 @@ class CardFareRules:
             _display(event, tap.validator_id, "check_out", text),
             *(_ledger(city, event, owner, m, "card") for m in movements),
             _card_record(city, event.city, new_state, event.time, event.id),
-            _outcome(event, owner, "accepted", "TRN-2", "check_out", facts),
+            outcome_of(event, owner, "accepted", "TRN-2", "check_out", facts),
         ]
         return _step(new_state, outputs)
 
@@ -222,7 +222,7 @@ class CardFareRules:
         text = city.replies.render(fault.template, amount_balance=purses.balance(state, "t_purse"))
         display = _display(event, validator, fault.template, text)
         return _step(
-            state, [display, _outcome(event, state["card"], "refused", fault.rule, fault.reason)]
+            state, [display, outcome_of(event, state["card"], "refused", fault.rule, fault.reason)]
         )
 
     def _check(self, city: CardCity, state: dict[str, Any], event: Event, check: CardCheck) -> Step:
@@ -243,7 +243,7 @@ class CardFareRules:
         }
         outputs: list[Output] = [
             _display(event, check.validator_id, "card_check", text),
-            _outcome(event, state["card"], "accepted", "TRN-7", "card_check", facts),
+            outcome_of(event, state["card"], "accepted", "TRN-7", "card_check", facts),
         ]
         return _step(state, outputs)
 
@@ -259,7 +259,7 @@ class CardFareRules:
                 "transfer_refused", amount=transfer.amount, amount_e=state["e_purse"]
             )
             display = _display(event, transfer.validator_id, "transfer_refused", text)
-            return _step(state, [display, _outcome(event, owner, "refused", "TRN-8", str(short))])
+            return _step(state, [display, outcome_of(event, owner, "refused", "TRN-8", str(short))])
         text = city.replies.render(
             "transfer",
             amount=transfer.amount,
@@ -270,7 +270,7 @@ class CardFareRules:
         outputs: list[Output] = [
             _display(event, transfer.validator_id, "transfer", text),
             *(_ledger(city, event, owner, m, "card") for m in movements),
-            _outcome(event, owner, "accepted", "TRN-8", "transfer", facts),
+            outcome_of(event, owner, "accepted", "TRN-8", "transfer", facts),
         ]
         return _step(new_state, outputs)
 
@@ -286,7 +286,7 @@ class CardFareRules:
         outputs: list[Output] = [
             _display(event, topup.machine_id, "epurse_topup", text),
             _ledger(city, event, owner, movement, None),
-            _outcome(
+            outcome_of(
                 event, owner, "accepted", "TRN-8", "epurse_topup", {"e_purse": new_state["e_purse"]}
             ),
         ]
@@ -296,7 +296,7 @@ class CardFareRules:
         """TRN-9: the order waits in the back office for the card's next sync."""
         pending = [*state["pending"], orders.pending_order(event.id, order, event.time)]
         facts = {"kind": order.kind, "amount": order.amount, "pending": len(pending)}
-        outcome = _outcome(event, state["card"], "accepted", "TRN-9", "pending", facts)
+        outcome = outcome_of(event, state["card"], "accepted", "TRN-9", "pending", facts)
         return _step({**state, "pending": pending}, [outcome])
 
     def _sync(self, city: CardCity, state: dict[str, Any], event: Event, sync: CardSync) -> Step:
@@ -307,7 +307,7 @@ class CardFareRules:
             text = city.replies.render("sync_nothing")
             display = _display(event, sync.validator_id, "sync_nothing", text)
             return _step(
-                state, [display, _outcome(event, owner, "ignored", "TRN-9", "nothing pending")]
+                state, [display, outcome_of(event, owner, "ignored", "TRN-9", "nothing pending")]
             )
         if result.status == "removed":
             text = city.replies.render("sync_removed", count=len(result.still_pending))
@@ -315,7 +315,7 @@ class CardFareRules:
             reason = "card removed during the write: nothing written, orders stay pending"
             facts = {"pending": len(result.still_pending)}
             return _step(
-                state, [display, _outcome(event, owner, "refused", "TRN-9", reason, facts)]
+                state, [display, outcome_of(event, owner, "refused", "TRN-9", reason, facts)]
             )
         new_state = {**state, "pending": []}
         outputs: list[Output] = []
@@ -346,7 +346,7 @@ class CardFareRules:
             "not_possible": [o["id"] for o in result.not_possible],
             "t_purse": balance,
         }
-        outputs.append(_outcome(event, owner, "accepted", "TRN-9", "written", facts))
+        outputs.append(outcome_of(event, owner, "accepted", "TRN-9", "written", facts))
         return _step(new_state, outputs)
 
     # -- the clock ------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def _already_in(
     """The trip is paid already: say so, charge nothing, remember nothing."""
     text = city.replies.render("already_in", count=len(ride["tickets"]))
     display = _display(event, validator, "already_in", text)
-    return _step(state, [display, _outcome(event, state["card"], "ignored", rule, reason)])
+    return _step(state, [display, outcome_of(event, state["card"], "ignored", rule, reason)])
 
 
 def _step(state: dict[str, Any], outputs: list[Output]) -> Step:
@@ -440,27 +440,6 @@ def _display(event: Event, validator: str, kind: str, text: str, n: int = 0) -> 
         kind=kind,
         text=text,
         caused_by=event.id,
-        time=event.time,
-    )
-
-
-def _outcome(
-    event: Event,
-    owner: str,
-    kind: str,
-    rule: str | None,
-    reason: str,
-    facts: dict[str, Any] | None = None,
-) -> Outcome:
-    return Outcome(
-        id=event.id,
-        city=event.city,
-        type=event.type,
-        owner=owner,
-        outcome=kind,  # type: ignore[arg-type]
-        rule=rule,
-        reason=reason,
-        facts=facts or {},
         time=event.time,
     )
 

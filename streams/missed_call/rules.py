@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from streams.contract import Event, LedgerEntry, Notification, Outcome
+from streams.contract import Event, LedgerEntry, Notification
 from streams.contract.events import CallMissed, SmsReceived
 from streams.missed_call import registration, tickets
 from streams.missed_call.ordering import Refusal, refuse_call_order
 from streams.missed_call.settings import MissedCallCity
 from streams.parking_time import at, iso
-from streams.runtime.rules import Output, Step, TicketNumbers, ValidityRemoved
+from streams.runtime.rules import Output, Step, TicketNumbers, ValidityRemoved, outcome_of
 from streams.sms_parking.pins import PinSpaceExhausted
 from tariff_kernel import ticket_valid_until
 
@@ -49,7 +49,7 @@ class MissedCallRules:
             return self._call(city, state, event, data, numbers)
         if isinstance(data, SmsReceived):
             return self._sms(city, state, event, data, numbers)
-        return _step(state, [_outcome(event, owner, "ignored", None, "not a missed-call event")])
+        return _step(state, [outcome_of(event, owner, "ignored", None, "not a missed-call event")])
 
     def _call(
         self,
@@ -65,7 +65,7 @@ class MissedCallRules:
         product = city.products.get(call.to)
         if product is None:
             reason = f"{call.to} is not a number of the service"
-            return _step(state, [_outcome(event, state["msisdn"], "ignored", "HKR-2", reason)])
+            return _step(state, [outcome_of(event, state["msisdn"], "ignored", "HKR-2", reason)])
         refusal = refuse_call_order(
             state["registration"],
             state["tickets"],
@@ -89,7 +89,7 @@ class MissedCallRules:
         msisdn = state["msisdn"]
         if sms.to != city.sms_number:
             reason = f"{sms.to} is not the service's SMS number"
-            return _step(state, [_outcome(event, msisdn, "ignored", "HKR-1", reason)])
+            return _step(state, [outcome_of(event, msisdn, "ignored", "HKR-1", reason)])
         command = city.keywords.parse(sms.text)
         if command.kind == "confirm":
             change = registration.confirm(state["registration"], event.time)
@@ -99,7 +99,9 @@ class MissedCallRules:
             return self._registration(city, state, event, change)
         if command.kind == "help":
             reply = _reply(city, event, msisdn, "help", "help")
-            return _step(state, [reply, _outcome(event, msisdn, "accepted", "HKR-4", "help sent")])
+            return _step(
+                state, [reply, outcome_of(event, msisdn, "accepted", "HKR-4", "help sent")]
+            )
         if command.kind == "order":
             assert command.product is not None
             product = city.products[command.product]
@@ -107,7 +109,7 @@ class MissedCallRules:
             return self._issue(city, state, event, product, "sms", numbers)
         reply = _reply(city, event, msisdn, "refusal", "unknown_keyword")
         reason = "the SMS is no keyword of the service"
-        return _step(state, [reply, _outcome(event, msisdn, "refused", "HKR-8", reason)])
+        return _step(state, [reply, outcome_of(event, msisdn, "refused", "HKR-8", reason)])
 
     def _registration(
         self,
@@ -120,7 +122,7 @@ class MissedCallRules:
         new_state = {**state, "registration": change.registration}
         reply = _reply(city, event, msisdn, "registration", change.template)
         status = change.registration["status"] if change.registration else None
-        outcome = _outcome(
+        outcome = outcome_of(
             event,
             msisdn,
             "refused" if change.refused else "accepted",
@@ -154,7 +156,7 @@ class MissedCallRules:
             channel=refusal.channel,
         )
         facts = {"product": str(product.id), "price": product.amount}
-        outcome = _outcome(event, msisdn, "refused", refusal.rule, refusal.reason, facts)
+        outcome = outcome_of(event, msisdn, "refused", refusal.rule, refusal.reason, facts)
         return _step(new_state, [reply, outcome])
 
     def _issue(
@@ -174,7 +176,7 @@ class MissedCallRules:
         except PinSpaceExhausted as exhausted:
             reply = _reply(city, event, msisdn, "refusal", "unavailable")
             return _step(
-                state, [reply, _outcome(event, msisdn, "refused", "HKR-9", str(exhausted))]
+                state, [reply, outcome_of(event, msisdn, "refused", "HKR-9", str(exhausted))]
             )
         ticket = tickets.new_ticket(
             event.city,
@@ -232,7 +234,7 @@ class MissedCallRules:
             charge,
             tickets.ticket_record(event.city, ticket, event.time, event.id),
             tickets.phone_record(event.city, msisdn, new_state["tickets"], event.time, event.id),
-            _outcome(
+            outcome_of(
                 event, msisdn, "accepted", "HKR-8" if channel == "sms" else "HKR-2", "issued", facts
             ),
         ]
@@ -291,27 +293,6 @@ def _reply(
         ),
         ticket_id=ticket_id,
         caused_by=event.id,
-        time=event.time,
-    )
-
-
-def _outcome(
-    event: Event,
-    owner: str,
-    kind: str,
-    rule: str | None,
-    reason: str,
-    facts: dict[str, Any] | None = None,
-) -> Outcome:
-    return Outcome(
-        id=event.id,
-        city=event.city,
-        type=event.type,
-        owner=owner,
-        outcome=kind,  # type: ignore[arg-type]
-        rule=rule,
-        reason=reason,
-        facts=facts or {},
         time=event.time,
     )
 

@@ -44,6 +44,29 @@ class Step:
     wake_at: datetime | None = None
 
 
+def outcome_of(
+    event: Event,
+    owner: str,
+    kind: str,
+    rule: str | None = None,
+    reason: str | None = None,
+    facts: dict[str, Any] | None = None,
+) -> Outcome:
+    """The outcome record of `event` for `owner`: accepted, refused (with the rule id and
+    the reason), ignored or duplicate. Every system's rules build theirs here."""
+    return Outcome(
+        id=event.id,
+        city=event.city,
+        type=event.type,
+        owner=owner,
+        outcome=kind,  # type: ignore[arg-type]
+        rule=rule,
+        reason=reason,
+        facts=facts or {},
+        time=event.time,
+    )
+
+
 class TicketNumbers(Protocol):
     """A number no other event gets, the same each time this event is processed (see
     `engine.MessageNumbers`): the base of short ticket codes such as Niš PINs, unique

@@ -17,7 +17,7 @@ from streams.contract.events import OperatorVerdict, SmsReceived
 from streams.contract.plates import InvalidPlate, normalise_plate
 from streams.parking_time import at, earliest, iso
 from streams.replies import Replies
-from streams.runtime.rules import Output, Step, TicketNumbers, ValidityRemoved
+from streams.runtime.rules import Output, Step, TicketNumbers, ValidityRemoved, outcome_of
 from streams.sms_parking import lockout, tickets, verdicts, warnings
 from streams.sms_parking.codes import ShortCode, short_codes
 from streams.sms_parking.pins import (
@@ -101,7 +101,7 @@ class SmsParkingRules:
             return self._sms(city, state, event, data, numbers)
         if isinstance(data, OperatorVerdict):
             return self._verdict(city, state, event, data, owner)
-        return Step(state, [_outcome(event, owner, "ignored", None, "not an SMS parking event")])
+        return Step(state, [outcome_of(event, owner, "ignored", None, "not an SMS parking event")])
 
     def _sms(
         self,
@@ -293,7 +293,7 @@ class SmsParkingRules:
         result = verdicts.apply_verdict(ticket, verdict.accepted, event.time, verdict.reason)
         if result.ticket is None:
             return self._step(
-                city, state, [_outcome(event, owner, "ignored", "NIS-9", result.reason)]
+                city, state, [outcome_of(event, owner, "ignored", "NIS-9", result.reason)]
             )
         changed = result.ticket
         all_tickets = [changed if t["id"] == changed["id"] else t for t in state["tickets"]]
@@ -474,21 +474,8 @@ def _reply(
     )
 
 
-def _outcome(event: Event, owner: str, kind: str, rule: str | None, reason: str) -> Outcome:
-    return Outcome(
-        id=event.id,
-        city=event.city,
-        type=event.type,
-        owner=owner,
-        outcome=kind,  # type: ignore[arg-type]
-        rule=rule,
-        reason=reason,
-        time=event.time,
-    )
-
-
 def _refused(event: Event, owner: str, rule: str, reason: str) -> Outcome:
-    return _outcome(event, owner, "refused", rule, reason)
+    return outcome_of(event, owner, "refused", rule, reason)
 
 
 def _same(city: SmsCity, state: dict[str, Any] | None, outputs: list[Output]) -> Step:
