@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.apt import apt_install
 from infra.process import ServiceError, free_port
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -38,23 +38,7 @@ def ensure_chromium() -> str:
     found = find_chromium()
     if found:
         return found
-    apt = shutil.which("apt-get")
-    sudo: list[str] = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
-    if apt is None or (os.geteuid() != 0 and not sudo):
-        raise ServiceError(
-            "chromium: no Chromium found and it cannot be installed here (needs apt-get and "
-            "root); install Debian's `chromium` package (apt-get install chromium)"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (
-        [*sudo, apt, "update", "-q"],
-        [*sudo, apt, "install", "-y", "-q", "--no-install-recommends", APT_PACKAGE],
-    ):
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            raise ServiceError(
-                f"chromium: `{' '.join(cmd)}` failed:\n" + (result.stdout + result.stderr)[-3000:]
-            )
+    apt_install("chromium", APT_PACKAGE)
     found = find_chromium()
     if not found:
         raise ServiceError("chromium: apt installed the package but no binary was found")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from xml.sax.saxutils import escape
 
+from infra.apt import apt_install
 from infra.process import Health, Probe, Service, ServiceError
 from infra.settings import Settings
 
@@ -38,25 +38,7 @@ def install() -> list[str]:
     found = find_binary()
     if found:
         return found
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise ServiceError(
-            "clickhouse: no clickhouse-server binary and no apt-get to install Debian's "
-            "clickhouse-server package; install ClickHouse and put clickhouse-server on PATH"
-        )
-    sudo: list[str] = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
-    if os.geteuid() != 0 and not sudo:
-        raise ServiceError("clickhouse: installing clickhouse-server with apt-get needs root")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (
-        [*sudo, apt, "update", "-q"],
-        [*sudo, apt, "install", "-y", "-q", "--no-install-recommends", APT_PACKAGE],
-    ):
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            raise ServiceError(
-                f"clickhouse: `{' '.join(cmd)}` failed:\n" + (result.stdout + result.stderr)[-3000:]
-            )
+    apt_install("clickhouse", APT_PACKAGE)
     found = find_binary()
     if not found:
         raise ServiceError("clickhouse: apt installed clickhouse-server but no binary was found")
