@@ -16,6 +16,7 @@ from typing import Any
 
 from streams.app_parking.rules import products_by_zone
 from streams.contract import Event, make_event
+from streams.demo_time import spread, with_ticks
 from streams.sms_parking.codes import short_codes
 from tariff_kernel import load_city
 
@@ -41,16 +42,12 @@ def demo_events(
         raise ValueError(f"{city!r} runs {system}, not a parking system")
     events.sort(key=lambda e: (e.time, e.id))
     if ticks and events:
-        events = _with_ticks(city, events, seed)
+        events = with_ticks(city, events, seed)
     return events
 
 
 def _id(city: str, seed: int, n: int) -> str:
     return f"demo-{city}-{seed}-{n}"
-
-
-def _spread(start: datetime, rng: random.Random, minutes: int = 120) -> datetime:
-    return start + timedelta(seconds=rng.randrange(minutes * 60))
 
 
 def _sms_traffic(
@@ -86,7 +83,7 @@ def _sms_traffic(
         msisdn = f"3816{rng.randrange(10**7, 10**8)}"
         plate = "NI" + str(rng.randrange(100, 9999)) + "".join(rng.choices(_SERBIAN_LETTERS, k=2))
         shown = plate if rng.random() < 0.7 else f"{plate[:2].lower()} {plate[2:]}"
-        at = _spread(start, rng)
+        at = spread(start, rng)
         roll = rng.random()
         if roll < 0.05:
             sms(at, rng.choice(codes).number, plate + "!?", msisdn)  # NIS-7: unreadable
@@ -120,7 +117,7 @@ def _app_traffic(
     while count < n:
         account = f"demo{seed}-{rng.randrange(10**6)}"
         plate = "".join(rng.choices(_LATIN, k=2)) + str(rng.randrange(10000, 99999))
-        at = _spread(start, rng)
+        at = spread(start, rng)
         payment = rng.choice(payments)
         if payment == "wallet":
             emit(
@@ -162,21 +159,6 @@ def _app_traffic(
                 {"account_id": account, "stay_id": stay},
             )
     return events
-
-
-def _with_ticks(city: str, events: list[Event], seed: int) -> list[Event]:
-    first = events[0].time.replace(second=0, microsecond=0)
-    last = events[-1].time + timedelta(hours=3)
-    ticks = []
-    at = first
-    while at <= last:
-        ticks.append(
-            make_event("clock.tick", city, {}, at, id=f"demo-{city}-{seed}-tick-{at.isoformat()}")
-        )
-        at += timedelta(minutes=1)
-    merged = events + ticks
-    merged.sort(key=lambda e: (e.time, e.type != "clock.tick", e.id))
-    return merged
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look: python -m streams.demo_parking

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.contract import Event, make_event
-from streams.demo_parking import _spread, _with_ticks  # shared with the parking demo
+from streams.demo_time import spread, with_ticks
 from tariff_kernel import load_city
 
 ENTITLEMENTS = ("normal", "normal", "normal", "local_reduced", "statutory_reduced")
@@ -42,7 +42,7 @@ def demo_events(
     events.sort(key=lambda e: (e.time, e.id))
     events = events[:n]
     if ticks and events:
-        events = _with_ticks(city, events, seed)
+        events = with_ticks(city, events, seed)
     return events
 
 
@@ -78,7 +78,7 @@ def _missed_call_traffic(
 
     while len(emit.events) < n:
         msisdn = f"4206{rng.randrange(10**7, 10**8)}"
-        at = _spread(start, rng)
+        at = spread(start, rng)
         roll = rng.random()
         if roll < 0.1:
             call(at, msisdn, rng.choice(products))  # HKR-3: not registered
@@ -113,7 +113,7 @@ def _card_traffic(
     while len(emit.events) < n:
         card = f"TRN-{seed}-{cards:05d}"
         cards += 1
-        at = _spread(start, rng)
+        at = spread(start, rng)
         _fund(emit, rng, card, at, major)
         holder = {
             "card_class": "premium" if rng.random() < 0.3 else "standard",
