@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 
 from infra import process
 from infra.clickhouse.migrations import migrate
-from infra.services import core_services, platform_services
-from infra.settings import Settings, SettingsError
+from infra.services import API_PORT_DEFAULT, core_services, platform_services
+from infra.settings import REPO_ROOT, Settings, SettingsError
 
 
 def _all(settings: Settings) -> list[process.Service]:
@@ -39,10 +41,16 @@ def cmd_demo(settings: Settings) -> int:
     for service in platform_services(settings, {}):
         outcome = process.start(service)
         print(f"{service.name:<11} {outcome.action:<8} {service.hint}")
+    token = subprocess.run(
+        [sys.executable, "-m", "enforcement_api", "token", "--role", "warden", "--city", "*",
+         "--subject", "demo-warden", "--ttl", "8h"],
+        capture_output=True, text=True, check=False, cwd=REPO_ROOT,
+    ).stdout.strip()  # fmt: skip
+    api = f"http://127.0.0.1:{os.environ.get('API_PORT', API_PORT_DEFAULT)}"
     print("\nThe platform runs with demo traffic. `make status` shows it, `make logs` follows it,")
-    print(
-        "`make down` stops it. Officer tokens: `.venv/bin/python -m enforcement_api token --help`."
-    )
+    print("`make down` stops it.\n\nA warden token (8 h, every city) and a sample check:")
+    print(f"  TOKEN={token}")
+    print(f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/v1/cities/nis/plates/NI123AB')
     return 0
 
 
