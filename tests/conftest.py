@@ -49,9 +49,28 @@ def kafka_bootstrap(services_up: Settings) -> str:
 
 
 @pytest.fixture(scope="session")
-def topic_prefix() -> str:
-    """A topic-name prefix no other test session uses (`PLATFORM_TOPIC_PREFIX`)."""
-    return f"t{SESSION_TAG}."
+def topic_prefix(kafka_bootstrap: str) -> Iterator[str]:
+    """A topic-name prefix no other test session uses (`PLATFORM_TOPIC_PREFIX`).
+
+    At the end of the session its topics and the changelogs of its workers are deleted:
+    a broker shared by many sessions otherwise collects thousands of topics, and every
+    client then decodes them all in each metadata answer.
+    """
+    prefix = f"t{SESSION_TAG}."
+    yield prefix
+    delete_session_topics(kafka_bootstrap, (prefix, f"worker-{SESSION_TAG}-"))
+
+
+def delete_session_topics(bootstrap: str, prefixes: tuple[str, ...]) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="test-cleanup")
+    try:
+        doomed = [t for t in admin.list_topics() if t.startswith(prefixes)]
+        for start in range(0, len(doomed), 100):
+            admin.delete_topics(doomed[start : start + 100])
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="session")
