@@ -25,15 +25,22 @@ def occupancy_percent(occupancy: pd.DataFrame, capacities: dict[str, int]) -> pd
     return frame
 
 
-def hourly_heatmap(occupancy: pd.DataFrame, timezone: str) -> pd.DataFrame:
-    """Zone x local hour: the mean over the hour's 5-minute slots (missing slots are 0)."""
+def slot_seconds(window_s: float) -> int:
+    """Occupancy resolution for a window: 5 minutes up to a day, then 15 min, then 1 h."""
+    if window_s <= 86400:
+        return 300
+    return 900 if window_s <= 7 * 86400 else 3600
+
+
+def hourly_heatmap(occupancy: pd.DataFrame, timezone: str, slot_s: int = 300) -> pd.DataFrame:
+    """Zone x local hour: the mean over the hour's slots (missing slots are 0)."""
     if occupancy.empty:
         return pd.DataFrame(columns=["zone", "hour", "vehicles", "occupancy_pct"])
     frame = occupancy.copy()
     frame["hour"] = frame["slot"].dt.tz_convert(timezone).dt.floor("h")
     value_cols = ["vehicles"] + (["occupancy_pct"] if "occupancy_pct" in frame else [])
     summed = frame.groupby(["zone", "hour"], as_index=False)[value_cols].sum()
-    summed[value_cols] = (summed[value_cols] / 12).round(1)  # 12 slots of 5 min per hour
+    summed[value_cols] = (summed[value_cols] / (3600 // slot_s)).round(1)
     return summed
 
 

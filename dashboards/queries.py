@@ -131,15 +131,20 @@ def occupancy_5m(
     end: datetime,
     kinds: Sequence[str] = PARKING_KINDS,
     client: Client | None = None,
+    slot_s: int = SLOT_S,
 ) -> pd.DataFrame:
     """Vehicles with a valid stay per zone per 5-minute slot: columns zone, slot, vehicles.
+
+    `slot_s` widens the slots for long windows (a vehicle then counts in every slot it
+    was parked in at any moment): a month of 5-minute slots is 8 640 points per zone.
 
     A vehicle counts once per slot however many tickets it holds (a Niš driver's second
     hour is a second ticket); rows whose plate pseudonym was cleared by retention count per
     ticket instead. `uniq` only starts sampling beyond 65 536 distinct values, far above any zone.
     """
+    slot = int(slot_s)
     sql = f"""
-        SELECT zone, toDateTime(n * {SLOT_S}) AS slot,
+        SELECT zone, toDateTime(n * {slot}) AS slot,
                uniq(if(plate = '', ticket_id, plate)) AS vehicles
         FROM (
             SELECT zone, plate, ticket_id,
@@ -149,8 +154,8 @@ def occupancy_5m(
             WHERE vu > toDateTime(%(start)s) AND vu > vf
         )
         ARRAY JOIN arrayMap(
-            i -> intDiv(s, {SLOT_S}) + i,
-            range(toUInt32(intDiv(e - 1, {SLOT_S}) - intDiv(s, {SLOT_S}) + 1))
+            i -> intDiv(s, {slot}) + i,
+            range(toUInt32(intDiv(e - 1, {slot}) - intDiv(s, {slot}) + 1))
         ) AS n
         GROUP BY zone, slot
         ORDER BY slot, zone

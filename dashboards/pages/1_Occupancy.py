@@ -13,7 +13,8 @@ ui.page("Occupancy", "🚗")
 
 def body(win: ui.Window) -> None:
     city = win.city
-    occupancy = ui.cached("occupancy_5m", *win.args)
+    slot_s = metrics.slot_seconds((win.end - win.start).total_seconds())
+    occupancy = ui.cached("occupancy_5m", *win.args, slot_s=slot_s)
     if occupancy.empty:
         ui.nothing("parked vehicles")
         return
@@ -31,7 +32,7 @@ def body(win: ui.Window) -> None:
 
     value = "occupancy_pct" if has_capacity else "vehicles"
     title = "Occupancy %" if has_capacity else "Vehicles"
-    st.subheader(f"{title} per zone, 5-minute slots")
+    st.subheader(f"{title} per zone, {slot_s // 60}-minute slots")
     line = ui.local_time(occupancy, "slot", city.timezone)
     ui.chart(
         alt.Chart(line)
@@ -44,7 +45,7 @@ def body(win: ui.Window) -> None:
         )
     )
     st.subheader(f"{title}: zone x hour (mean of the hour)")
-    heat = metrics.hourly_heatmap(occupancy, city.timezone)
+    heat = metrics.hourly_heatmap(occupancy, city.timezone, slot_s)
     heat = ui.local_time(heat, "hour", city.timezone)
     ui.chart(
         alt.Chart(heat)

@@ -59,3 +59,13 @@ def test_turnover_is_visits_per_space_per_day() -> None:
 def test_money_in_major_units() -> None:
     assert metrics.money(540000, 2, "RSD") == "5 400.00 RSD"
     assert metrics.money(1234, 0, "JPY") == "1 234 JPY"
+
+
+def test_slots_widen_with_the_window_and_the_heatmap_follows() -> None:
+    assert metrics.slot_seconds(6 * 3600) == 300
+    assert metrics.slot_seconds(7 * 86400) == 900
+    assert metrics.slot_seconds(30 * 86400) == 3600
+    hourly = pd.DataFrame(
+        {"zone": ["red"], "slot": pd.to_datetime(["2026-11-24 07:00"], utc=True), "vehicles": [9]}
+    )
+    assert metrics.hourly_heatmap(hourly, "UTC", slot_s=3600)["vehicles"].iloc[0] == 9
