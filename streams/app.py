@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import weakref
 from datetime import UTC, datetime
 from typing import Any
@@ -124,31 +125,69 @@ class BufferedTables:
             await asyncio.gather(*sends)
 
 
+# Exit status of a worker whose batch was not acknowledged in time (EX_SOFTWARE).
+EXIT_BATCH_STALLED = 70
+
+
 @app.agent(raw_topic)
 async def process(stream: faust.StreamT) -> None:
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
-        buffer = BufferedTables()
-        publishes: list[Publish] = []
-        for event in batch:
-            _make_current(event)
-            buffer.current = event
-            msg = event.message
-            key = msg.key.decode() if msg.key is not None else None
-            publishes.extend(
-                engine.handle(Message(msg.topic, msg.partition, msg.offset, key, msg.value), buffer)
+        try:
+            await asyncio.wait_for(_process_batch(batch), timeout=settings.batch_timeout)
+        except TimeoutError:
+            _die_stalled(batch)
+
+
+async def _process_batch(batch: list[faust.EventT]) -> None:
+    """Decide, publish and wait for the acks, then store the state and wait for its acks.
+
+    The events are acknowledged to Faust (their offsets become committable) only when this
+    returns: `take_events` acks a batch when the agent asks for the next one.
+    """
+    buffer = BufferedTables()
+    publishes: list[Publish] = []
+    for event in batch:
+        _make_current(event)
+        buffer.current = event
+        msg = event.message
+        key = msg.key.decode() if msg.key is not None else None
+        publishes.extend(
+            engine.handle(Message(msg.topic, msg.partition, msg.offset, key, msg.value), buffer)
+        )
+    acks = []
+    for pub in publishes:
+        acks.append(
+            await _topic(pub.topic).send(
+                key=pub.key.encode() if pub.key is not None else None,
+                value=pub.value,
+                partition=pub.partition,
             )
-        acks = []
-        for pub in publishes:
-            acks.append(
-                await _topic(pub.topic).send(
-                    key=pub.key.encode() if pub.key is not None else None,
-                    value=pub.value,
-                    partition=pub.partition,
-                )
-            )
-        if acks:
-            await asyncio.gather(*acks)
-        await buffer.flush()
+        )
+    if acks:
+        await asyncio.gather(*acks)
+    await buffer.flush()
+
+
+def _die_stalled(batch: list[faust.EventT]) -> None:
+    """A batch whose acks never came: stop the process at once, loudly.
+
+    Carrying on is never safe: the batch is not acked, so later batches could not be
+    committed past it (the group stalls with no error), and restarting only the agent
+    would skip it. Exiting without any shutdown commits nothing more; the restarted
+    worker, or the group member that takes the partitions over, re-runs the batch from
+    the last committed offset and the engine's event-id memory makes that idempotent.
+    """
+    first = batch[0].message
+    log.critical(
+        "batch of %d events (first %s[%d]@%d) not acknowledged by Kafka in %.0f s: exiting",
+        len(batch),
+        first.topic,
+        first.partition,
+        first.offset,
+        settings.batch_timeout,
+    )
+    logging.shutdown()
+    os._exit(EXIT_BATCH_STALLED)
 
 
 if settings.clock == "wall":
