@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import weakref
 from datetime import UTC, datetime
 from typing import Any
@@ -125,7 +126,8 @@ class BufferedTables:
             await asyncio.gather(*sends)
 
 
-# Exit status of a worker whose batch was not acknowledged in time (EX_SOFTWARE).
+# Exit status of a worker that cannot go on safely (EX_SOFTWARE): a batch not
+# acknowledged in time, or raw records Faust never delivered.
 EXIT_BATCH_STALLED = 70
 
 
@@ -138,6 +140,39 @@ async def process(stream: faust.StreamT) -> None:
             _die_stalled(batch)
 
 
+# Per raw partition, the offset after the last event this worker decided, within one
+# consumer generation: `events.raw` is neither compacted nor transactional, so its offsets
+# are contiguous and a jump means Faust's consumer skipped records (see
+# docs/architecture.md, "Skipped deliveries").
+_next_offset: dict[int, int] = {}
+_generation: list[int] = [-1]
+
+
+def _check_contiguous(event: faust.EventT) -> None:
+    """Exit before deciding an event whose owner's earlier events were never delivered.
+
+    Deciding it would use state that misses those events (e.g. an HKR-7 total without
+    some tickets) and publish a wrong, paid decision. The hole is never committed (Faust
+    commits only contiguous acked offsets), so a restarted worker reads it again.
+    """
+    if app.consumer_generation_id != _generation[0]:
+        _next_offset.clear()
+        _generation[0] = app.consumer_generation_id
+    msg = event.message
+    expected = _next_offset.get(msg.partition)
+    if expected is not None and msg.offset > expected:
+        log.critical(
+            "%s[%d]: offsets %d..%d were never delivered to the agent: restarting",
+            msg.topic,
+            msg.partition,
+            expected,
+            msg.offset - 1,
+        )
+        _restart()
+    if expected is None or msg.offset >= expected:
+        _next_offset[msg.partition] = msg.offset + 1
+
+
 async def _process_batch(batch: list[faust.EventT]) -> None:
     """Decide, publish and wait for the acks, then store the state and wait for its acks.
 
@@ -147,6 +182,7 @@ async def _process_batch(batch: list[faust.EventT]) -> None:
     buffer = BufferedTables()
     publishes: list[Publish] = []
     for event in batch:
+        _check_contiguous(event)
         _make_current(event)
         buffer.current = event
         msg = event.message
@@ -179,15 +215,28 @@ def _die_stalled(batch: list[faust.EventT]) -> None:
     """
     first = batch[0].message
     log.critical(
-        "batch of %d events (first %s[%d]@%d) not acknowledged by Kafka in %.0f s: exiting",
+        "batch of %d events (first %s[%d]@%d) not acknowledged by Kafka in %.0f s: restarting",
         len(batch),
         first.topic,
         first.partition,
         first.offset,
         settings.batch_timeout,
     )
+    _restart()
+
+
+def _restart() -> None:
+    """Replace this process by a fresh worker, committing nothing more on the way out.
+
+    The same command line is executed again in place (same pid, so a supervisor or a
+    test that holds the process sees one worker): it rejoins the group, restores the
+    tables from their changelogs and reads from the last committed offsets.
+    """
     logging.shutdown()
-    os._exit(EXIT_BATCH_STALLED)
+    try:
+        os.execv(sys.executable, sys.orig_argv)
+    finally:
+        os._exit(EXIT_BATCH_STALLED)
 
 
 if settings.clock == "wall":
@@ -198,6 +247,33 @@ if settings.clock == "wall":
         for city in CITY_SYSTEMS:
             tick = make_event("clock.tick", city, {}, now, source="urn:clock:wall")
             await raw_topic.send(key=TICK_KEY.encode(), value=tick.to_json())
+
+
+_idle_checks: list[int] = [0, -1]  # consecutive stuck checks, processed count at last check
+STUCK_CHECKS = 3
+
+
+@app.timer(interval=10.0)
+async def watchdog() -> None:
+    """Restart a worker that has records behind it and has stopped deciding them.
+
+    Catches a hole at the end of what Faust fetched (records skipped with nothing after
+    them, which `_check_contiguous` cannot see) and any other silent stall.
+    """
+    processed = engine.counters.processed
+    behind = [
+        tp.partition
+        for tp in app.consumer.assignment()
+        if tp.topic == raw_topic.get_topic_name()
+        and tp.partition in _next_offset
+        and (app.consumer.highwater(tp) or 0) > _next_offset[tp.partition]
+    ]
+    stuck = bool(behind) and processed == _idle_checks[1]
+    _idle_checks[0] = _idle_checks[0] + 1 if stuck else 0
+    _idle_checks[1] = processed
+    if _idle_checks[0] >= STUCK_CHECKS:
+        log.critical("partitions %s have undecided records and no progress: restarting", behind)
+        _restart()
 
 
 @app.timer(interval=30.0)
