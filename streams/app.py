@@ -253,7 +253,7 @@ _idle_checks: list[int] = [0, -1]  # consecutive stuck checks, processed count a
 STUCK_CHECKS = 3
 
 
-@app.timer(interval=10.0)
+@app.timer(interval=5.0)
 async def watchdog() -> None:
     """Restart a worker that has records behind it and has stopped deciding them.
 
@@ -261,13 +261,15 @@ async def watchdog() -> None:
     them, which `_check_contiguous` cannot see) and any other silent stall.
     """
     processed = engine.counters.processed
-    behind = [
-        tp.partition
-        for tp in app.consumer.assignment()
-        if tp.topic == raw_topic.get_topic_name()
-        and tp.partition in _next_offset
-        and (app.consumer.highwater(tp) or 0) > _next_offset[tp.partition]
-    ]
+    behind = []
+    for tp in app.consumer.assignment():
+        if tp.topic != raw_topic.get_topic_name():
+            continue
+        # Nothing decided yet in this generation: the committed offset is the baseline
+        # (a hole can start right at it).
+        decided = _next_offset.get(tp.partition, app.consumer._committed_offset.get(tp))
+        if decided is not None and (app.consumer.highwater(tp) or 0) > decided:
+            behind.append(tp.partition)
     stuck = bool(behind) and processed == _idle_checks[1]
     _idle_checks[0] = _idle_checks[0] + 1 if stuck else 0
     _idle_checks[1] = processed
