@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import weakref
 from datetime import UTC, datetime
 from typing import Any
@@ -124,31 +126,117 @@ class BufferedTables:
             await asyncio.gather(*sends)
 
 
+# Exit status of a worker that cannot go on safely (EX_SOFTWARE): a batch not
+# acknowledged in time, or raw records Faust never delivered.
+EXIT_BATCH_STALLED = 70
+
+
 @app.agent(raw_topic)
 async def process(stream: faust.StreamT) -> None:
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
-        buffer = BufferedTables()
-        publishes: list[Publish] = []
-        for event in batch:
-            _make_current(event)
-            buffer.current = event
-            msg = event.message
-            key = msg.key.decode() if msg.key is not None else None
-            publishes.extend(
-                engine.handle(Message(msg.topic, msg.partition, msg.offset, key, msg.value), buffer)
+        try:
+            await asyncio.wait_for(_process_batch(batch), timeout=settings.batch_timeout)
+        except TimeoutError:
+            _die_stalled(batch)
+
+
+# Per raw partition, the offset after the last event this worker decided, within one
+# consumer generation: `events.raw` is neither compacted nor transactional, so its offsets
+# are contiguous and a jump means Faust's consumer skipped records (see
+# docs/architecture.md, "Skipped deliveries").
+_next_offset: dict[int, int] = {}
+_generation: list[int] = [-1]
+
+
+def _check_contiguous(event: faust.EventT) -> None:
+    """Exit before deciding an event whose owner's earlier events were never delivered.
+
+    Deciding it would use state that misses those events (e.g. an HKR-7 total without
+    some tickets) and publish a wrong, paid decision. The hole is never committed (Faust
+    commits only contiguous acked offsets), so a restarted worker reads it again.
+    """
+    if app.consumer_generation_id != _generation[0]:
+        _next_offset.clear()
+        _generation[0] = app.consumer_generation_id
+    msg = event.message
+    expected = _next_offset.get(msg.partition)
+    if expected is not None and msg.offset > expected:
+        log.critical(
+            "%s[%d]: offsets %d..%d were never delivered to the agent: restarting",
+            msg.topic,
+            msg.partition,
+            expected,
+            msg.offset - 1,
+        )
+        _restart()
+    if expected is None or msg.offset >= expected:
+        _next_offset[msg.partition] = msg.offset + 1
+
+
+async def _process_batch(batch: list[faust.EventT]) -> None:
+    """Decide, publish and wait for the acks, then store the state and wait for its acks.
+
+    The events are acknowledged to Faust (their offsets become committable) only when this
+    returns: `take_events` acks a batch when the agent asks for the next one.
+    """
+    buffer = BufferedTables()
+    publishes: list[Publish] = []
+    for event in batch:
+        _check_contiguous(event)
+        _make_current(event)
+        buffer.current = event
+        msg = event.message
+        key = msg.key.decode() if msg.key is not None else None
+        publishes.extend(
+            engine.handle(Message(msg.topic, msg.partition, msg.offset, key, msg.value), buffer)
+        )
+    acks = []
+    for pub in publishes:
+        acks.append(
+            await _topic(pub.topic).send(
+                key=pub.key.encode() if pub.key is not None else None,
+                value=pub.value,
+                partition=pub.partition,
             )
-        acks = []
-        for pub in publishes:
-            acks.append(
-                await _topic(pub.topic).send(
-                    key=pub.key.encode() if pub.key is not None else None,
-                    value=pub.value,
-                    partition=pub.partition,
-                )
-            )
-        if acks:
-            await asyncio.gather(*acks)
-        await buffer.flush()
+        )
+    if acks:
+        await asyncio.gather(*acks)
+    await buffer.flush()
+
+
+def _die_stalled(batch: list[faust.EventT]) -> None:
+    """A batch whose acks never came: stop the process at once, loudly.
+
+    Carrying on is never safe: the batch is not acked, so later batches could not be
+    committed past it (the group stalls with no error), and restarting only the agent
+    would skip it. Exiting without any shutdown commits nothing more; the restarted
+    worker, or the group member that takes the partitions over, re-runs the batch from
+    the last committed offset and the engine's event-id memory makes that idempotent.
+    """
+    first = batch[0].message
+    log.critical(
+        "batch of %d events (first %s[%d]@%d) not acknowledged by Kafka in %.0f s: restarting",
+        len(batch),
+        first.topic,
+        first.partition,
+        first.offset,
+        settings.batch_timeout,
+    )
+    _restart()
+
+
+def _restart() -> None:
+    """Replace this process by a fresh worker, committing nothing more on the way out.
+
+    The same command line is executed again in place (same pid, so a supervisor or a
+    test that holds the process sees one worker): it rejoins the group, restores the
+    tables from their changelogs and reads from the last committed offsets.
+    """
+    logging.shutdown()
+    try:
+        os.execv(sys.executable, sys.orig_argv)
+    finally:
+        os._exit(EXIT_BATCH_STALLED)
 
 
 if settings.clock == "wall":
@@ -159,6 +247,35 @@ if settings.clock == "wall":
         for city in CITY_SYSTEMS:
             tick = make_event("clock.tick", city, {}, now, source="urn:clock:wall")
             await raw_topic.send(key=TICK_KEY.encode(), value=tick.to_json())
+
+
+_idle_checks: list[int] = [0, -1]  # consecutive stuck checks, processed count at last check
+STUCK_CHECKS = 3
+
+
+@app.timer(interval=5.0)
+async def watchdog() -> None:
+    """Restart a worker that has records behind it and has stopped deciding them.
+
+    Catches a hole at the end of what Faust fetched (records skipped with nothing after
+    them, which `_check_contiguous` cannot see) and any other silent stall.
+    """
+    processed = engine.counters.processed
+    behind = []
+    for tp in app.consumer.assignment():
+        if tp.topic != raw_topic.get_topic_name():
+            continue
+        # Nothing decided yet in this generation: the committed offset is the baseline
+        # (a hole can start right at it).
+        decided = _next_offset.get(tp.partition, app.consumer._committed_offset.get(tp))
+        if decided is not None and (app.consumer.highwater(tp) or 0) > decided:
+            behind.append(tp.partition)
+    stuck = bool(behind) and processed == _idle_checks[1]
+    _idle_checks[0] = _idle_checks[0] + 1 if stuck else 0
+    _idle_checks[1] = processed
+    if _idle_checks[0] >= STUCK_CHECKS:
+        log.critical("partitions %s have undecided records and no progress: restarting", behind)
+        _restart()
 
 
 @app.timer(interval=30.0)

@@ -22,6 +22,9 @@ class WorkerSettings:
     data_dir: str
     web_port: int | None
     session_timeout: float = 60.0  # seconds before a dead worker's partitions move on
+    # Seconds a batch may take to get its records and its state acknowledged by Kafka;
+    # past it the worker exits (see streams.app.process) instead of hanging silently.
+    batch_timeout: float = 60.0
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
@@ -39,4 +42,5 @@ class WorkerSettings:
             data_dir=os.environ.get("STREAMS_DATA_DIR", "var/streams"),
             web_port=int(web) if web else None,
             session_timeout=float(os.environ.get("STREAMS_SESSION_TIMEOUT", "60")),
+            batch_timeout=float(os.environ.get("STREAMS_BATCH_TIMEOUT", "60")),
         )
