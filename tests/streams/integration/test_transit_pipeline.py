@@ -84,7 +84,9 @@ class Pipeline:
             self.producer.send(self.topics.raw, key=key.encode(), value=event.to_json())
         self.producer.flush()
 
-    def wait(self, done: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    # Generous: a worker that finds raw records skipped by Faust restarts itself in place
+    # (docs/architecture.md), and each restart waits for a rebalance and a table recovery.
+    def wait(self, done: Callable[[], bool], timeout_s: float = 180.0) -> None:
         deadline = time.monotonic() + timeout_s
         while not done():
             if time.monotonic() > deadline:
