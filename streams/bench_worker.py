@@ -171,6 +171,18 @@ def main(argv: list[str] | None = None) -> None:
     worker_rate, log = run_worker(args.bootstrap, prefix, count, args.partitions)
     print(f"stream worker        : {worker_rate:>10,.0f} events/s  (log: {log})")
     print(f"worker / passthrough : {worker_rate / pass_rate:>10.0%}")
+    delete_topics(args.bootstrap, prefix)
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """The benchmark's topics and its worker's changelogs go when it is done."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        doomed = [t for t in admin.list_topics() if t.startswith((prefix, "bench-worker-"))]
+        if doomed:
+            admin.delete_topics(doomed)
+    finally:
+        admin.close()
 
 
 if __name__ == "__main__":
