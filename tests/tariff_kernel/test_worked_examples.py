@@ -189,6 +189,7 @@ def test_trn5_and_trn6_every_ticket_prices_like_a_check_in() -> None:
 
 
 def test_trn_unknown_entitlement_is_a_clear_error() -> None:
+    """TRN-1: an entitlement the card may not carry is a clear error, not a price."""
     with pytest.raises(TariffError, match="entitlement 'student'"):
         ride_fare("tarnow", 3, "student", "standard")
 
@@ -250,6 +251,7 @@ def test_zcs8_extension_is_the_difference_of_whole_stay_prices() -> None:
 
 
 def test_zcs_area_with_its_own_charging_hours_charges_on_sunday() -> None:
+    """ZCS-3: each area has its own charging hours."""
     sunday = datetime(2026, 11, 29, 10, 0, tzinfo=ROME)
     assert charging_in_force("zcs", "stazione", sunday)
     assert not charging_in_force("zcs", "centro", sunday)
@@ -257,6 +259,7 @@ def test_zcs_area_with_its_own_charging_hours_charges_on_sunday() -> None:
 
 
 def test_holidays_are_free() -> None:
+    """NIS-3: holidays are a configurable list; charging is not in force on them."""
     assert not charging_in_force("zcs", "centro", datetime(2026, 12, 8, 10, tzinfo=ROME))
 
 
@@ -282,23 +285,27 @@ def test_hkr2_24_hour_ticket_across_the_october_change_lasts_24_real_hours() -> 
     ],
 )
 def test_charging_opens_at_local_time_on_dst_weekends(city, zone, day, opens) -> None:
+    """NIS-3, ZCS-3, MOB-2: charging hours are local time, also on DST change weekends."""
     start, _ = charging_window(city, zone, day)
     assert start.astimezone(day.tzinfo).hour == opens
 
 
 def test_zcs_whole_day_on_the_spring_change_day_is_one_hour_shorter_in_real_time() -> None:
+    """ZCS-3, MOB-2: charged minutes are real minutes on the spring change day."""
     day = datetime(2026, 3, 29, 7, 0, tzinfo=ROME)  # stazione charges 07:00-21:00 every day
     q = quote_stay("zcs", "stazione", day, end=datetime(2026, 3, 29, 21, 0, tzinfo=ROME))
     assert q.minutes == 14 * 60  # the jump happened at 02:00, before charging
 
 
 def test_nis_purchase_on_the_autumn_sunday_carries_to_monday_in_winter_time() -> None:
+    """NIS-11: the autumn change Sunday carries over to Monday 07:00 winter time."""
     q = quote_stay("nis", "9181", datetime(2026, 10, 25, 2, 30, tzinfo=BELGRADE))
     assert q.start == datetime(2026, 10, 26, 7, 0, tzinfo=BELGRADE)
     assert q.start.astimezone(BELGRADE).utcoffset() == timedelta(hours=1)
 
 
 def test_midnight_crossing_metered_stay_counts_only_charged_minutes() -> None:
+    """MOB-2: a stay across nights and a weekend pays only charging minutes."""
     start = datetime(2026, 11, 27, 19, 0, tzinfo=WARSAW)  # Friday evening to Monday morning
     q = quote_stay("mobilet", "B", start, end=datetime(2026, 11, 30, 9, 0, tzinfo=WARSAW))
     assert q.minutes == 120 and q.price == 600

@@ -454,6 +454,7 @@ def test_zcs8_stopping_an_unknown_or_ended_stay_is_refused() -> None:
 
 @pytest.mark.parametrize("partitions", [1, 4])
 def test_redelivered_app_events_never_charge_twice(partitions: int) -> None:
+    """MOB-1, ZCS-5: a redelivered app event never charges the wallet or the card twice."""
     r = replay(partitions)
     events = [
         ev("zcs", "wallet.topup", rome(24, 9), "t1", account_id="it12", amount=5000, method="app"),
@@ -479,6 +480,7 @@ def test_redelivered_app_events_never_charge_twice(partitions: int) -> None:
 
 
 def test_load_city_currency_is_used_for_money() -> None:
+    """MOB-1, ZCS-5: money is kept in the city's currency, in minor units."""
     r = replay()
     (entry,) = topup(r, "zcs", "it13", 100, rome(24, 9)).ledger
     assert entry.currency == load_city("zcs").currency

@@ -327,6 +327,7 @@ def test_trn10_inspector_sees_the_period_ticket_and_the_rides_tickets() -> None:
 
 
 def test_trn_replay_gives_the_identical_ledger_and_redelivery_changes_nothing() -> None:
+    """TRN-1, TRN-3: a replay gives the identical ledger and a redelivery changes nothing."""
     events = [
         *topup(3000, local(7)),
         tap(1, 3, local(8)),

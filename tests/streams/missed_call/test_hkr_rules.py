@@ -215,6 +215,7 @@ def test_hkr9_records_are_removed_a_day_after_the_ticket_ends() -> None:
 
 
 def test_hkr_redelivered_call_issues_one_ticket_and_replay_gives_the_same_ledger() -> None:
+    """HKR-2: a redelivered missed call issues one ticket; a replay gives the same ledger."""
     events = [
         call(REGISTER, local(24, 8)),
         sms("ANO HKR", local(24, 8, 1)),

@@ -377,6 +377,7 @@ def test_nis10_redelivered_sms_never_charges_or_replies_twice() -> None:
 
 
 def test_expired_tickets_are_kept_as_recent_then_the_validity_key_is_removed() -> None:
+    """NIS-9, ENF-1: an expired ticket stays visible as recent evidence, then its key is removed."""
     r = replay()
     accepted(r.feed(sms("9182", "NI26AB", local(24, 9))))
     r.feed(tick(local(24, 12)))
@@ -386,6 +387,8 @@ def test_expired_tickets_are_kept_as_recent_then_the_validity_key_is_removed() -
 
 
 def test_same_events_replayed_give_identical_ledger_and_validity() -> None:
+    """NIS-6, NIS-12: replaying the same SMS events gives the identical ledger and validity."""
+
     def run() -> Replay:
         r = replay(partitions=3)
         r.feed(
