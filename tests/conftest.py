@@ -134,7 +134,8 @@ def run_worker(
     started: list[WorkerProcess] = []
     app_id = f"worker-{SESSION_TAG}-{secrets.token_hex(2)}"
 
-    def start(timeout_s: float = 90.0, **overrides: str) -> WorkerProcess:
+    # Generous: a fresh clone compiles the tariff kernels (Numba) in the first worker.
+    def start(timeout_s: float = 180.0, **overrides: str) -> WorkerProcess:
         index = len(started)
         env = {
             **os.environ,

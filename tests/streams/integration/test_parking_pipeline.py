@@ -12,20 +12,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 
-from infra.settings import REPO_ROOT
-from streams.contract import Event, Topics, make_event, routing_key
-from streams.contract.routing import TICK_KEY
+from streams.contract import Event, make_event
 
 pytestmark = pytest.mark.integration
 
@@ -36,73 +29,6 @@ PHONE_A, PHONE_B = "381641111111", "381642222222"
 
 def nis(h: int, m: int = 0) -> datetime:
     return datetime(2026, 11, 24, h, m, tzinfo=BELGRADE)  # a Tuesday
-
-
-def parking_config(tmp_path: Path) -> Path:
-    """Only the parking cities, so the worker runs just the systems under test."""
-    target = tmp_path / "cities"
-    target.mkdir()
-    for city in CITIES:
-        for path in (REPO_ROOT / "config" / "cities").glob(f"{city}.*toml"):
-            shutil.copy(path, target / path.name)
-    return target
-
-
-class Pipeline:
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
-        self.topics = topics
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        names = [topics.notifications, topics.ledger, topics.validity, topics.outcomes]
-        self.consumer = KafkaConsumer(
-            *names,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            group_id=f"{topics.prefix}reader",
-        )
-        self.records: dict[str, list[tuple[str | None, dict | None]]] = {n: [] for n in names}
-        self.workers: list = []  # their logs go into a failure's message
-
-    def send(self, *events: Event) -> None:
-        for event in events:
-            system = CITIES[event.city]
-            key = TICK_KEY if event.type == "clock.tick" else routing_key(event, system)
-            self.producer.send(self.topics.raw, key=key.encode(), value=event.to_json())
-        self.producer.flush()
-
-    # Generous: a worker that finds raw records skipped by Faust restarts itself in place
-    # (docs/architecture.md), and each restart waits for a rebalance and a table recovery.
-    def wait(self, done: Callable[[], bool], timeout_s: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            if time.monotonic() > deadline:
-                logs = "\n".join(w.log()[-4000:] for w in self.workers)
-                raise AssertionError(f"pipeline did not deliver in {timeout_s} s\n{logs}")
-            for tp_records in self.consumer.poll(timeout_ms=500).values():
-                for rec in tp_records:
-                    key = rec.key.decode() if rec.key is not None else None
-                    value = json.loads(rec.value) if rec.value is not None else None
-                    self.records[rec.topic].append((key, value))
-
-    def drain(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        self.wait(lambda: time.monotonic() > end, timeout_s=seconds + 5)
-
-    def outcomes(self) -> dict[str, dict]:
-        return {v["id"]: v for _, v in self.records[self.topics.outcomes] if v}
-
-    def ledger(self) -> list[dict]:
-        return [v for _, v in self.records[self.topics.ledger] if v]
-
-    def notifications(self) -> list[dict]:
-        return [v for _, v in self.records[self.topics.notifications] if v]
-
-    def validity(self, key: str) -> dict | None:
-        found = [v for k, v in self.records[self.topics.validity] if k == key]
-        return found[-1] if found else None
-
-    def close(self) -> None:
-        self.producer.close()
-        self.consumer.close()
 
 
 def sms(event_id: str, to: str, plate: str, at: datetime, phone: str = PHONE_A) -> Event:
@@ -118,121 +44,123 @@ def app(city: str, type_: str, event_id: str, at: datetime, **data) -> Event:
     return make_event(type_, city, data, at, id=event_id)
 
 
-def test_parking_day_on_real_kafka(
-    run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
-) -> None:
+def test_parking_day_on_real_kafka(run_worker, pipeline, city_config, topic_prefix: str) -> None:
     prefix = f"{topic_prefix}parking{secrets.token_hex(2)}."
     worker = run_worker(
         PLATFORM_TOPIC_PREFIX=prefix,
-        PLATFORM_CONFIG_DIR=str(parking_config(tmp_path)),
+        PLATFORM_CONFIG_DIR=str(city_config(CITIES)),
         STREAMS_STORE="memory://",
         STREAMS_PARTITIONS="3",
     )
-    pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe = pipeline(prefix, CITIES)
     pipe.workers = [worker]
-    try:
-        # NIS-4/5/6: buy, redelivered SMS, extension, third red-zone hour refused.
-        pipe.send(
-            sms("n1", "9181", "NI100AA", nis(9)),
-            sms("n1", "9181", "NI100AA", nis(9)),
-            sms("n2", "9181", "NI100AA", nis(9, 40)),
-            sms("n3", "9181", "NI100AA", nis(10, 30)),
-            sms("n4", "9182", "NI200BB", nis(9), PHONE_B),
-            # NIS-13: Friday 20:50 ends at 21:00; NIS-11: Sunday is carried to Monday 07:00.
-            sms("n7", "9181", "NI300CC", datetime(2026, 11, 27, 20, 50, tzinfo=BELGRADE)),
-            sms("n8", "9181", "NI400DD", datetime(2026, 11, 22, 11, 0, tzinfo=BELGRADE)),
-            app(
-                "mobilet",
-                "parking.start",
-                "m1",
-                datetime(2026, 11, 24, 10, tzinfo=WARSAW),
-                account_id="acc-int",
-                plate="KR 1234",
-                zone=_zone("mobilet"),
-                payment="card",
-                max_minutes=120,
-            ),
-            app(
-                "mobilet",
-                "parking.stop",
-                "m2",
-                datetime(2026, 11, 24, 10, 37, tzinfo=WARSAW),
-                account_id="acc-int",
-                stay_id="m1",
-            ),
-            app(
-                "zcs",
-                "wallet.topup",
-                "z1",
-                datetime(2026, 11, 24, 7, tzinfo=ROME),
-                account_id="it-int",
-                amount=100_000,
-                method="card",
-            ),
-            app(
-                "zcs",
-                "parking.start",
-                "z2",
-                datetime(2026, 11, 24, 9, tzinfo=ROME),
-                account_id="it-int",
-                plate="AB123CD",
-                zone=_zone("zcs"),
-                payment="wallet",
-                end=datetime(2026, 11, 25, 9, tzinfo=ROME),
-            ),
-        )
-        pipe.wait(lambda: {"n1", "n2", "n3", "n4", "n7", "n8", "m2", "z2"} <= set(pipe.outcomes()))
-        outcomes = pipe.outcomes()
-        friday = pipe.validity("nis|plate|NI300CC|NI300CC")["entitlements"][0]
-        assert friday["valid_until"] == "2026-11-27T20:00:00Z"  # 21:00 in Niš
-        sunday = pipe.validity("nis|plate|NI400DD|NI400DD")["entitlements"][0]
-        assert (sunday["valid_from"], sunday["valid_until"]) == (
-            "2026-11-23T06:00:00Z",
-            "2026-11-23T07:00:00Z",
-        )
-        assert outcomes["n2"]["outcome"] == "accepted" and outcomes["n2"]["facts"]["extension"]
-        assert (outcomes["n3"]["outcome"], outcomes["n3"]["rule"]) == ("refused", "NIS-5")
-        assert outcomes["z2"]["facts"]["capped"] is True  # ZCS-6
+    # NIS-4/5/6: buy, redelivered SMS, extension, third red-zone hour refused.
+    pipe.send(
+        sms("n1", "9181", "NI100AA", nis(9)),
+        sms("n1", "9181", "NI100AA", nis(9)),
+        sms("n2", "9181", "NI100AA", nis(9, 40)),
+        sms("n3", "9181", "NI100AA", nis(10, 30)),
+        sms("n4", "9182", "NI200BB", nis(9), PHONE_B),
+        # NIS-13: Friday 20:50 ends at 21:00; NIS-11: Sunday is carried to Monday 07:00.
+        sms("n7", "9181", "NI300CC", datetime(2026, 11, 27, 20, 50, tzinfo=BELGRADE)),
+        sms("n8", "9181", "NI400DD", datetime(2026, 11, 22, 11, 0, tzinfo=BELGRADE)),
+        app(
+            "mobilet",
+            "parking.start",
+            "m1",
+            datetime(2026, 11, 24, 10, tzinfo=WARSAW),
+            account_id="acc-int",
+            plate="KR 1234",
+            zone=_zone("mobilet"),
+            payment="card",
+            max_minutes=120,
+        ),
+        app(
+            "mobilet",
+            "parking.stop",
+            "m2",
+            datetime(2026, 11, 24, 10, 37, tzinfo=WARSAW),
+            account_id="acc-int",
+            stay_id="m1",
+        ),
+        app(
+            "zcs",
+            "wallet.topup",
+            "z1",
+            datetime(2026, 11, 24, 7, tzinfo=ROME),
+            account_id="it-int",
+            amount=100_000,
+            method="card",
+        ),
+        app(
+            "zcs",
+            "parking.start",
+            "z2",
+            datetime(2026, 11, 24, 9, tzinfo=ROME),
+            account_id="it-int",
+            plate="AB123CD",
+            zone=_zone("zcs"),
+            payment="wallet",
+            end=datetime(2026, 11, 25, 9, tzinfo=ROME),
+        ),
+    )
+    outcomes = pipe.wait_for("n1", "n2", "n3", "n4", "n7", "n8", "m2", "z2")
+    # The validity topic is read beside the outcomes topic, with no order between them.
+    friday = pipe.wait_for_validity("nis|plate|NI300CC|NI300CC")["entitlements"][0]
+    assert friday["valid_until"] == "2026-11-27T20:00:00Z"  # 21:00 in Niš
+    sunday = pipe.wait_for_validity("nis|plate|NI400DD|NI400DD")["entitlements"][0]
+    assert (sunday["valid_from"], sunday["valid_until"]) == (
+        "2026-11-23T06:00:00Z",
+        "2026-11-23T07:00:00Z",
+    )
+    assert outcomes["n2"]["outcome"] == "accepted" and outcomes["n2"]["facts"]["extension"]
+    assert (outcomes["n3"]["outcome"], outcomes["n3"]["rule"]) == ("refused", "NIS-5")
+    assert outcomes["z2"]["facts"]["capped"] is True  # ZCS-6
 
-        # NIS-9: the operator rejects B's charge; then the clock passes A's warning time
-        # three times (redelivered and later ticks) and the lockout; A pays again after it.
-        pin_b = outcomes["n4"]["facts"]["pin"]
-        verdict = {"msisdn": PHONE_B, "plate": "NI200BB", "pin": pin_b, "accepted": False}
-        pipe.send(
-            make_event("operator.verdict", "nis", verdict, nis(9, 3), id="v1"),
-            tick("nis", nis(10, 55), "t1"),
-            tick("nis", nis(10, 55), "t1"),
-            tick("nis", nis(10, 56), "t2"),
-        )
-        pipe.wait(lambda: "v1" in pipe.outcomes())
-        pipe.wait(lambda: any(n["kind"] == "warning" for n in pipe.notifications()))
-        pipe.send(
-            sms("n5", "9181", "NI100AA", nis(11, 10)),
-            tick("nis", nis(11, 31), "t3"),
-            sms("n6", "9181", "NI100AA", nis(11, 31)),
-        )
-        pipe.wait(lambda: {"n5", "n6"} <= set(pipe.outcomes()))
-        pipe.drain(2.0)  # a (wrong) second warning would have arrived by now
-        outcomes = pipe.outcomes()
-        assert (outcomes["n5"]["outcome"], outcomes["n5"]["rule"]) == ("refused", "NIS-5")
-        assert outcomes["n6"]["outcome"] == "accepted"
+    # NIS-9: the operator rejects B's charge; then the clock passes A's warning time
+    # three times (redelivered and later ticks) and the lockout; A pays again after it.
+    pin_b = outcomes["n4"]["facts"]["pin"]
+    verdict = {"msisdn": PHONE_B, "plate": "NI200BB", "pin": pin_b, "accepted": False}
+    pipe.send(
+        make_event("operator.verdict", "nis", verdict, nis(9, 3), id="v1"),
+        tick("nis", nis(10, 55), "t1"),
+        tick("nis", nis(10, 55), "t1"),
+        tick("nis", nis(10, 56), "t2"),
+    )
+    pipe.wait(lambda: "v1" in pipe.outcomes())
+    pipe.wait(lambda: any(n["kind"] == "warning" for n in pipe.notifications()))
+    pipe.send(
+        sms("n5", "9181", "NI100AA", nis(11, 10)),
+        tick("nis", nis(11, 31), "t3"),
+        sms("n6", "9181", "NI100AA", nis(11, 31)),
+    )
+    pipe.wait_for("n5", "n6")
+    pipe.wait_for_validity(
+        "nis|plate|NI100AA|NI100AA", lambda record: len(record["entitlements"]) == 3
+    )
+    pipe.wait(lambda: any(e["caused_by"] == "v1" for e in pipe.ledger()), timeout_s=60)
+    pipe.drain(2.0)  # a (wrong) second warning would have arrived by now
+    outcomes = pipe.outcomes()
+    assert (outcomes["n5"]["outcome"], outcomes["n5"]["rule"]) == ("refused", "NIS-5")
+    assert outcomes["n6"]["outcome"] == "accepted"
 
-        warnings = [n for n in pipe.notifications() if n["kind"] == "warning"]
-        assert len(warnings) == 1 and warnings[0]["to"] == PHONE_A  # NIS-10, once
+    warnings = [n for n in pipe.notifications() if n["kind"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["to"] == PHONE_A  # NIS-10, once
 
-        ledger = pipe.ledger()
-        counts = Counter(e["id"] for e in ledger)
-        assert counts["n1:charge"] == 1 and max(counts.values()) == 1  # never twice
-        kinds = {e["kind"]: e["amount"] for e in ledger if e["caused_by"] in ("m1", "m2")}
-        assert kinds["capture"] + kinds["release"] == kinds["hold"]  # MOB-1
-        assert any(e["kind"] == "refund" and e["caused_by"] == "v1" for e in ledger)
+    ledger = pipe.ledger()
+    counts = Counter(e["id"] for e in ledger)
+    assert counts["n1:charge"] == 1 and max(counts.values()) == 1  # never twice
+    kinds = {e["kind"]: e["amount"] for e in ledger if e["caused_by"] in ("m1", "m2")}
+    assert kinds["capture"] + kinds["release"] == kinds["hold"]  # MOB-1
+    assert any(e["kind"] == "refund" and e["caused_by"] == "v1" for e in ledger)
 
-        revoked = pipe.validity("nis|plate|NI200BB|NI200BB")
-        assert revoked is not None and revoked["entitlements"][0]["state"] == "revoked"
-        a_tickets = pipe.validity("nis|plate|NI100AA|NI100AA")["entitlements"]
-        assert len(a_tickets) == 3  # 09:00, 10:00 extension, 11:31 after the lockout
-    finally:
-        pipe.close()
+    # NIS-9: the rejected charge's ticket is revoked on the plate's validity record.
+    revoked = pipe.wait_for_validity(
+        "nis|plate|NI200BB|NI200BB", lambda record: record["entitlements"][0]["state"] == "revoked"
+    )
+    assert revoked["entitlements"][0]["state"] == "revoked"
+    a_tickets = pipe.validity("nis|plate|NI100AA|NI100AA")["entitlements"]
+    assert len(a_tickets) == 3  # 09:00, 10:00 extension, 11:31 after the lockout
 
 
 def _zone(city: str) -> str:
@@ -262,75 +190,82 @@ def _replayed(events: list[Event]):
     return replay.out
 
 
-def _same_as_replay(pipe: Pipeline, events: list[Event]) -> None:
+def _same_as_replay(pipe, events: list[Event]) -> None:
+    """The ledger, final validity and notifications equal what Replay gives."""
     expected = _replayed(events)
-    ledger: dict[str, dict] = {}
-    for entry in pipe.ledger():
-        # At-least-once: a record may come twice after a crash, always byte-identical.
-        assert ledger.setdefault(entry["id"], entry) == entry
-    assert ledger == {e.id: json.loads(e.to_json()) for e in expected.ledger}
-    validity = {}
-    for key, value in pipe.records[pipe.topics.validity]:
-        if "|clock|" not in key:
-            validity[key] = value
-    assert validity == {
+    expected_ledger = {e.id: json.loads(e.to_json()) for e in expected.ledger}
+    expected_validity = {
         k: (json.loads(v.to_json()) if v is not None else None)
         for k, v in expected.validity.items()
     }
-    notes = {n["id"]: n for n in pipe.notifications()}
-    assert notes == {n.id: json.loads(n.to_json()) for n in expected.notifications}
+    expected_notes = {n.id: json.loads(n.to_json()) for n in expected.notifications}
+
+    def ledger() -> dict[str, dict]:
+        by_id: dict[str, dict] = {}
+        for entry in pipe.ledger():
+            # At-least-once: a record may come twice after a crash, always byte-identical.
+            assert by_id.setdefault(entry["id"], entry) == entry
+        return by_id
+
+    def notes() -> dict[str, dict]:
+        return {n["id"]: n for n in pipe.notifications()}
+
+    # Outcomes are all in; the other topics are read beside them: let them catch up.
+    pipe.settle(
+        lambda: (
+            (ledger(), pipe.final_validity(), notes())
+            == (expected_ledger, expected_validity, expected_notes)
+        )
+    )
+    assert ledger() == expected_ledger
+    assert pipe.final_validity() == expected_validity
+    assert notes() == expected_notes
 
 
 def test_killed_worker_restarts_from_changelogs_losing_and_duplicating_nothing(
-    run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+    run_worker, pipeline, city_config, topic_prefix: str
 ) -> None:
     prefix = f"{topic_prefix}parking{secrets.token_hex(2)}."
     overrides = {
         "PLATFORM_TOPIC_PREFIX": prefix,
-        "PLATFORM_CONFIG_DIR": str(parking_config(tmp_path)),
+        "PLATFORM_CONFIG_DIR": str(city_config(CITIES)),
         "STREAMS_STORE": "memory://",
         "STREAMS_PARTITIONS": "3",
         # The killed worker's partitions move to its successor after this many seconds.
         "STREAMS_SESSION_TIMEOUT": "8",
     }
     first = run_worker(**overrides)
-    pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe = pipeline(prefix, CITIES)
     pipe.workers = [first]
     events = _demo()
     half = len(events) // 2
     ids = {e.id for e in events}
-    try:
-        pipe.send(*events[:half])
-        pipe.wait(lambda: {e.id for e in events[:half]} <= set(pipe.outcomes()))
-        pipe.send(*events[half:])
-        first.popen.kill()  # no goodbye: offsets and changelogs as they happen to be
-        first.popen.wait(timeout=10)
-        pipe.workers = [run_worker(**overrides)]
-        pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=180)
-        pipe.drain(2.0)
-        _same_as_replay(pipe, events)
-    finally:
-        pipe.close()
+    pipe.send(*events[:half])
+    pipe.wait(lambda: {e.id for e in events[:half]} <= set(pipe.outcomes()))
+    pipe.send(*events[half:])
+    first.popen.kill()  # no goodbye: offsets and changelogs as they happen to be
+    first.popen.wait(timeout=10)
+    pipe.workers = [run_worker(**overrides)]
+    pipe.wait(lambda: ids <= set(pipe.outcomes()), timeout_s=180)
+    pipe.drain(2.0)
+    _same_as_replay(pipe, events)
 
 
 def test_two_workers_in_one_group_give_the_same_result_as_one(
-    run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+    run_worker, pipeline, city_config, topic_prefix: str
 ) -> None:
     prefix = f"{topic_prefix}parking{secrets.token_hex(2)}."
     overrides = {
         "PLATFORM_TOPIC_PREFIX": prefix,
-        "PLATFORM_CONFIG_DIR": str(parking_config(tmp_path)),
+        "PLATFORM_CONFIG_DIR": str(city_config(CITIES)),
         "STREAMS_STORE": "memory://",
         "STREAMS_PARTITIONS": "3",
     }
     workers = [run_worker(**overrides), run_worker(**overrides)]
-    pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe = pipeline(prefix, CITIES)
     pipe.workers = workers
     events = _demo()
-    try:
-        pipe.send(*events)
-        pipe.wait(lambda: {e.id for e in events} <= set(pipe.outcomes()), timeout_s=180)
-        pipe.drain(1.0)
-        _same_as_replay(pipe, events)
-    finally:
-        pipe.close()
+    pipe.send(*events)
+    pipe.wait(lambda: {e.id for e in events} <= set(pipe.outcomes()), timeout_s=180)
+    pipe.drain(1.0)
+    _same_as_replay(pipe, events)

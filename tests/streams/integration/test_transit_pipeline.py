@@ -16,22 +16,14 @@ same events give through Replay.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-import shutil
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 
-from infra.settings import REPO_ROOT
-from streams.contract import Event, Topics, make_event, routing_key
-from streams.contract.routing import TICK_KEY
+from streams.contract import Event, make_event
 from streams.demo_transit import demo_events
 from streams.runtime.replay import Replay
 from streams.systems import load_rules
@@ -51,81 +43,6 @@ def prague(day: int, h: int, m: int = 0) -> datetime:
 
 def warsaw(h: int, m: int = 0, s: int = 0) -> datetime:
     return datetime(2026, 11, 24, h, m, s, tzinfo=WARSAW)
-
-
-def transit_config(tmp_path: Path) -> Path:
-    """Only the transit cities, so the worker runs just the systems under test."""
-    target = tmp_path / "cities"
-    target.mkdir()
-    for city in CITIES:
-        for path in (REPO_ROOT / "config" / "cities").glob(f"{city}.*toml"):
-            shutil.copy(path, target / path.name)
-    return target
-
-
-class Pipeline:
-    """Produce events to events.raw and collect what the worker publishes."""
-
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
-        self.topics = topics
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        names = [topics.notifications, topics.ledger, topics.validity, topics.outcomes]
-        self.consumer = KafkaConsumer(
-            *names,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            group_id=f"{topics.prefix}reader",
-        )
-        self.records: dict[str, list[tuple[str | None, dict | None]]] = {n: [] for n in names}
-
-    def send(self, *events: Event) -> None:
-        for event in events:
-            key = TICK_KEY if event.type == "clock.tick" else routing_key(event, CITIES[event.city])
-            self.producer.send(self.topics.raw, key=key.encode(), value=event.to_json())
-        self.producer.flush()
-
-    # Generous: a worker that finds raw records skipped by Faust restarts itself in place
-    # (docs/architecture.md), and each restart waits for a rebalance and a table recovery.
-    def wait(self, done: Callable[[], bool], timeout_s: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"pipeline did not deliver in {timeout_s} s")
-            for tp_records in self.consumer.poll(timeout_ms=500).values():
-                for rec in tp_records:
-                    key = rec.key.decode() if rec.key is not None else None
-                    value = json.loads(rec.value) if rec.value is not None else None
-                    self.records[rec.topic].append((key, value))
-
-    def wait_for(self, *event_ids: str) -> dict[str, dict]:
-        self.wait(lambda: set(event_ids) <= set(self.outcomes()))
-        return self.outcomes()
-
-    def outcomes(self) -> dict[str, dict]:
-        return {v["id"]: v for _, v in self.records[self.topics.outcomes] if v}
-
-    def ledger(self) -> list[dict]:
-        return [v for _, v in self.records[self.topics.ledger] if v]
-
-    def notifications(self, caused_by: str) -> list[dict]:
-        found = [v for _, v in self.records[self.topics.notifications] if v]
-        return [n for n in found if n["caused_by"] == caused_by]
-
-    def validity(self, key: str) -> dict | None:
-        found = [v for k, v in self.records[self.topics.validity] if k == key]
-        return found[-1] if found else None
-
-    def final_validity(self) -> dict[str, dict | None]:
-        """The last value of every key on the validity topic (None: tombstone)."""
-        final: dict[str, dict | None] = {}
-        for key, value in self.records[self.topics.validity]:
-            if key is not None and "|clock|" not in key:
-                final[key] = value
-        return final
-
-    def close(self) -> None:
-        self.producer.close()
-        self.consumer.close()
 
 
 def call(event_id: str, to: str, at: datetime) -> Event:
@@ -215,101 +132,99 @@ def tarnow_events() -> tuple[list[Event], list[Event]]:
 
 
 def test_transit_on_real_kafka_survives_a_killed_worker(
-    run_worker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+    run_worker, pipeline, city_config, topic_prefix: str
 ) -> None:
     prefix = f"{topic_prefix}transit{secrets.token_hex(2)}."
     env = {
         "PLATFORM_TOPIC_PREFIX": prefix,
-        "PLATFORM_CONFIG_DIR": str(transit_config(tmp_path)),
+        "PLATFORM_CONFIG_DIR": str(city_config(CITIES)),
         "STREAMS_STORE": "memory://",
         "STREAMS_PARTITIONS": "3",
         # The killed worker's partitions move to its successor after this many seconds.
         "STREAMS_SESSION_TIMEOUT": "8",
     }
     worker = run_worker(**env)
-    pipe = Pipeline(kafka_bootstrap, Topics(prefix))
+    pipe = pipeline(prefix, CITIES)
+    pipe.workers = [worker]
     hradec_first, hradec_limit = hradec_events()
     tarnow_before, tarnow_after = tarnow_events()
-    try:
-        # HKR-1, HKR-6, HKR-8: register, five by call, the 6th refused by voice, by SMS.
-        pipe.send(*hradec_first, *tarnow_before)
-        outcomes = pipe.wait_for("h-sms6", "c-in-again")
-        assert outcomes["h-ano"]["facts"]["registration"] == "active"
-        assert all(outcomes[f"h-call{n}"]["outcome"] == "accepted" for n in range(5))
-        assert (outcomes["h-call6"]["outcome"], outcomes["h-call6"]["rule"]) == ("refused", "HKR-6")
-        assert [n["channel"] for n in pipe.notifications("h-call6")] == ["voice"]
-        assert outcomes["h-sms6"]["outcome"] == "accepted"
-        code = outcomes["h-sms6"]["facts"]["code"]
-        # HKR-9: the validity topic is consumed beside the outcomes topic, so the ticket's
-        # record may arrive after its outcome: wait for it rather than assume the order.
-        ticket_key = f"hradec|ticket|{code}|{PHONE}"
-        pipe.wait(lambda: pipe.validity(ticket_key) is not None, timeout_s=20)
-        assert outcomes["c-in-again"]["outcome"] == "duplicate"  # TRN-3
+    # HKR-1, HKR-6, HKR-8: register, five by call, the 6th refused by voice, by SMS.
+    pipe.send(*hradec_first, *tarnow_before)
+    outcomes = pipe.wait_for("h-sms6", "c-in-again")
+    assert outcomes["h-ano"]["facts"]["registration"] == "active"
+    assert all(outcomes[f"h-call{n}"]["outcome"] == "accepted" for n in range(5))
+    assert (outcomes["h-call6"]["outcome"], outcomes["h-call6"]["rule"]) == ("refused", "HKR-6")
+    pipe.wait(lambda: bool(pipe.notifications("h-call6")), timeout_s=60)
+    assert [n["channel"] for n in pipe.notifications("h-call6")] == ["voice"]
+    assert outcomes["h-sms6"]["outcome"] == "accepted"
+    code = outcomes["h-sms6"]["facts"]["code"]
+    # HKR-9: the validity topic is consumed beside the outcomes topic, so the ticket's
+    # record may arrive after its outcome: wait for it rather than assume the order.
+    ticket_key = f"hradec|ticket|{code}|{PHONE}"
+    pipe.wait(lambda: pipe.validity(ticket_key) is not None, timeout_s=20)
+    assert outcomes["c-in-again"]["outcome"] == "duplicate"  # TRN-3
 
-        # The worker dies mid-stream (no clean shutdown) while it works through a burst
-        # of demo traffic: killed as soon as the burst's first outcome is out, i.e.
-        # between publishing a batch's records and writing its state. A new one takes over.
-        burst = demo_burst()
-        pipe.send(*hradec_limit[:7], *burst)
-        pipe.wait(lambda: any(e.id in pipe.outcomes() for e in burst))
-        worker.popen.kill()
-        worker.popen.wait(timeout=10)
-        run_worker(**env)
-        pipe.send(*hradec_limit[7:], *tarnow_after)
-        outcomes = pipe.wait_for("h-again", "c-group-out", "c-out", *(e.id for e in burst))
+    # The worker dies mid-stream (no clean shutdown) while it works through a burst
+    # of demo traffic: killed as soon as the burst's first outcome is out, i.e.
+    # between publishing a batch's records and writing its state. A new one takes over.
+    burst = demo_burst()
+    pipe.send(*hradec_limit[:7], *burst)
+    pipe.wait(lambda: any(e.id in pipe.outcomes() for e in burst))
+    worker.popen.kill()
+    worker.popen.wait(timeout=10)
+    pipe.workers = [run_worker(**env)]
+    pipe.send(*hradec_limit[7:], *tarnow_after)
+    outcomes = pipe.wait_for("h-again", "c-group-out", "c-out", *(e.id for e in burst))
 
-        # HKR-7: the order over the limit suspends; ANO HKR renews; ordering works again.
-        assert (outcomes["h-over"]["outcome"], outcomes["h-over"]["rule"]) == ("refused", "HKR-7")
-        assert outcomes["h-renew"]["rule"] == "HKR-7"
-        assert outcomes["h-again"]["outcome"] == "accepted"
+    # HKR-7: the order over the limit suspends; ANO HKR renews; ordering works again.
+    assert (outcomes["h-over"]["outcome"], outcomes["h-over"]["rule"]) == ("refused", "HKR-7")
+    assert outcomes["h-renew"]["rule"] == "HKR-7"
+    assert outcomes["h-again"]["outcome"] == "accepted"
 
-        # TRN-1/2: 10 stops, refund of the difference.
-        assert outcomes["c-out"]["facts"]["stops"] == 10
-        refund = ride_refund("tarnow", 10, "normal", "standard")
-        assert outcomes["c-out"]["facts"]["refunded"] == refund
-        # TRN-9: pending through the cut sync, written at the completed one; TRN-6: the
-        # first group found no money, the second was charged per ticket and refunded.
-        assert outcomes["c-sync-cut"]["outcome"] == "refused"
-        assert (outcomes["c-group"]["outcome"], outcomes["c-group"]["rule"]) == ("refused", "TRN-4")
-        assert outcomes["c-sync"]["facts"]["t_purse"] == 3000
-        assert len(outcomes["c-group2"]["facts"]["tickets"]) == 3
-        deposits = sum(
-            check_in_deposit("tarnow", e, "standard") for e in ("normal", "normal", "local_reduced")
-        )
-        group_refund = sum(
-            ride_refund("tarnow", 8, e, "standard") for e in ("normal", "normal", "local_reduced")
-        )
-        assert outcomes["c-group-out"]["facts"]["refunded"] == group_refund
-        assert outcomes["c-group-out"]["facts"]["t_purse"] == 3000 - deposits + group_refund
+    # TRN-1/2: 10 stops, refund of the difference.
+    assert outcomes["c-out"]["facts"]["stops"] == 10
+    refund = ride_refund("tarnow", 10, "normal", "standard")
+    assert outcomes["c-out"]["facts"]["refunded"] == refund
+    # TRN-9: pending through the cut sync, written at the completed one; TRN-6: the
+    # first group found no money, the second was charged per ticket and refunded.
+    assert outcomes["c-sync-cut"]["outcome"] == "refused"
+    assert (outcomes["c-group"]["outcome"], outcomes["c-group"]["rule"]) == ("refused", "TRN-4")
+    assert outcomes["c-sync"]["facts"]["t_purse"] == 3000
+    assert len(outcomes["c-group2"]["facts"]["tickets"]) == 3
+    deposits = sum(
+        check_in_deposit("tarnow", e, "standard") for e in ("normal", "normal", "local_reduced")
+    )
+    group_refund = sum(
+        ride_refund("tarnow", 8, e, "standard") for e in ("normal", "normal", "local_reduced")
+    )
+    assert outcomes["c-group-out"]["facts"]["refunded"] == group_refund
+    assert outcomes["c-group-out"]["facts"]["t_purse"] == 3000 - deposits + group_refund
 
-        # Nothing lost, nothing charged twice: a record re-published after the kill is
-        # byte for byte the first one (one content per id), and the ledger, the outcomes
-        # and the final validity of every key are exactly what the same events give
-        # through the in-memory engine (Replay, same partitioning).
-        replay = Replay(CITIES, load_rules(CITIES), partitions=3)
-        replay.feed(*hradec_first, *tarnow_before, *hradec_limit[:7], *burst)
-        replay.feed(*hradec_limit[7:], *tarnow_after)
-        expected = {e.id: json.loads(e.to_json()) for e in replay.out.ledger}
-        pipe.wait(lambda: len({e["id"] for e in pipe.ledger()}) >= len(expected))
-        by_id: dict[str, dict] = {}
-        for entry in pipe.ledger():
-            assert by_id.setdefault(entry["id"], entry) == entry
-        assert by_id == expected
-        seen_outcomes: dict[str, dict] = {}
-        for _, outcome in pipe.records[pipe.topics.outcomes]:
-            assert outcome is not None
-            assert seen_outcomes.setdefault(outcome["id"], outcome) == outcome
-        assert seen_outcomes == {o.id: json.loads(o.to_json()) for o in replay.out.outcomes}
-        expected_validity = {
-            k: json.loads(v.to_json()) if v is not None else None
-            for k, v in replay.out.validity.items()
-        }
-        # The validity topic is read on its own: give its last records time to arrive.
-        with contextlib.suppress(AssertionError):
-            pipe.wait(lambda: pipe.final_validity() == expected_validity, timeout_s=20)
-        assert pipe.final_validity() == expected_validity
-    finally:
-        pipe.close()
+    # Nothing lost, nothing charged twice: a record re-published after the kill is
+    # byte for byte the first one (one content per id), and the ledger, the outcomes
+    # and the final validity of every key are exactly what the same events give
+    # through the in-memory engine (Replay, same partitioning).
+    replay = Replay(CITIES, load_rules(CITIES), partitions=3)
+    replay.feed(*hradec_first, *tarnow_before, *hradec_limit[:7], *burst)
+    replay.feed(*hradec_limit[7:], *tarnow_after)
+    expected = {e.id: json.loads(e.to_json()) for e in replay.out.ledger}
+    pipe.wait(lambda: len({e["id"] for e in pipe.ledger()}) >= len(expected))
+    by_id: dict[str, dict] = {}
+    for entry in pipe.ledger():
+        assert by_id.setdefault(entry["id"], entry) == entry
+    assert by_id == expected
+    seen_outcomes: dict[str, dict] = {}
+    for _, outcome in pipe.records[pipe.topics.outcomes]:
+        assert outcome is not None
+        assert seen_outcomes.setdefault(outcome["id"], outcome) == outcome
+    assert seen_outcomes == {o.id: json.loads(o.to_json()) for o in replay.out.outcomes}
+    expected_validity = {
+        k: json.loads(v.to_json()) if v is not None else None
+        for k, v in replay.out.validity.items()
+    }
+    # The validity topic is read on its own: give its last records time to arrive.
+    pipe.settle(lambda: pipe.final_validity() == expected_validity)
+    assert pipe.final_validity() == expected_validity
 
 
 def demo_burst() -> list[Event]:
