@@ -16,9 +16,8 @@ from typing import Any
 
 from streams.app_parking.rules import products_by_zone
 from streams.contract import Event, make_event
-from streams.demo_time import spread, with_ticks
+from streams.demo_time import city_demo, spread
 from streams.sms_parking.codes import short_codes
-from tariff_kernel import load_city
 
 _SERBIAN_LETTERS = "ABCDEFGHIJKLMNOPRSTUVZŠĐČĆŽ"
 _LATIN = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -27,23 +26,10 @@ _LATIN = "ABCDEFGHJKLMNPRSTUVWXYZ"
 def demo_events(
     city: str, start: datetime, n: int, seed: int = 0, *, ticks: bool = False
 ) -> list[Event]:
-    """About `n` events for `city` from `start` (aware) on; with `ticks`, a clock.tick
-    every minute through the last event plus three hours (for event-clock workers)."""
-    if start.tzinfo is None:
-        raise ValueError("start must be an aware datetime")
-    config = load_city(city)
-    system = config.raw["city"]["system"]
-    rng = random.Random(f"{city}:{seed}")
-    if system == "sms_parking":
-        events = _sms_traffic(config, start, n, rng, seed)
-    elif system == "app_parking":
-        events = _app_traffic(config, start, n, rng, seed)
-    else:
-        raise ValueError(f"{city!r} runs {system}, not a parking system")
-    events.sort(key=lambda e: (e.time, e.id))
-    if ticks and events:
-        events = with_ticks(city, events, seed)
-    return events
+    """`n` events for `city` from `start` (aware) on; with `ticks`, a clock.tick every
+    minute through the last event plus three hours (for event-clock workers)."""
+    traffic = {"sms_parking": _sms_traffic, "app_parking": _app_traffic}
+    return city_demo(city, start, n, seed, ticks=ticks, traffic=traffic, family="parking")
 
 
 def _id(city: str, seed: int, n: int) -> str:

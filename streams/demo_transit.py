@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.contract import Event, make_event
-from streams.demo_time import spread, with_ticks
-from tariff_kernel import load_city
+from streams.demo_time import city_demo, spread
 
 ENTITLEMENTS = ("normal", "normal", "normal", "local_reduced", "statutory_reduced")
 
@@ -26,24 +25,10 @@ ENTITLEMENTS = ("normal", "normal", "normal", "local_reduced", "statutory_reduce
 def demo_events(
     city: str, start: datetime, n: int, seed: int = 0, *, ticks: bool = False
 ) -> list[Event]:
-    """About `n` events for `city` from `start` (aware) on; with `ticks`, a clock.tick
-    every minute through the last event plus three hours (for event-clock workers)."""
-    if start.tzinfo is None:
-        raise ValueError("start must be an aware datetime")
-    config = load_city(city)
-    system = config.raw["city"]["system"]
-    rng = random.Random(f"{city}:{seed}")
-    if system == "missed_call":
-        events = _missed_call_traffic(config, start, n, rng, seed)
-    elif system == "card_fare":
-        events = _card_traffic(config, start, n, rng, seed)
-    else:
-        raise ValueError(f"{city!r} runs {system}, not a transit system")
-    events.sort(key=lambda e: (e.time, e.id))
-    events = events[:n]
-    if ticks and events:
-        events = with_ticks(city, events, seed)
-    return events
+    """`n` events for `city` from `start` (aware) on; with `ticks`, a clock.tick every
+    minute through the last event plus three hours (for event-clock workers)."""
+    traffic = {"missed_call": _missed_call_traffic, "card_fare": _card_traffic}
+    return city_demo(city, start, n, seed, ticks=ticks, traffic=traffic, family="transit")
 
 
 class _Emitter:

@@ -12,21 +12,7 @@ from streams.contract import LedgerEntry
 
 
 def _card(move: Movement, kind: str, amount: int, tag: str) -> LedgerEntry:
-    return LedgerEntry(
-        id=f"{move.caused_by}:{tag}",
-        city=move.city,
-        holder=move.account,
-        purse="card",
-        kind=kind,  # type: ignore[arg-type]
-        amount=amount,
-        currency=move.currency,
-        ticket_id=move.ticket_id,
-        zone=move.zone,
-        product=move.product,
-        channel="app",
-        caused_by=move.caused_by,
-        time=move.time,
-    )
+    return move.ledger_entry("card", kind, amount, tag)
 
 
 def hold(amount: int, move: Movement, tag: str = "hold") -> list[LedgerEntry]:

@@ -26,28 +26,34 @@ class Movement:
     zone: str | None = None
     product: str | None = None
 
+    def ledger_entry(
+        self, purse: str, kind: str, amount: int, tag: str, balance_after: int | None = None
+    ) -> LedgerEntry:
+        """The ledger entry of this movement on `purse` (`wallet`, or `card` for holds)."""
+        return LedgerEntry(
+            id=f"{self.caused_by}:{tag}",
+            city=self.city,
+            holder=self.account,
+            purse=purse,
+            kind=kind,  # type: ignore[arg-type]
+            amount=amount,
+            currency=self.currency,
+            ticket_id=self.ticket_id,
+            zone=self.zone,
+            product=self.product,
+            channel="app",
+            balance_after=balance_after,
+            caused_by=self.caused_by,
+            time=self.time,
+        )
+
 
 def can_pay(balance: int, amount: int) -> bool:
     return amount <= balance
 
 
 def entry(move: Movement, kind: str, amount: int, balance_after: int, tag: str) -> LedgerEntry:
-    return LedgerEntry(
-        id=f"{move.caused_by}:{tag}",
-        city=move.city,
-        holder=move.account,
-        purse="wallet",
-        kind=kind,  # type: ignore[arg-type]
-        amount=amount,
-        currency=move.currency,
-        ticket_id=move.ticket_id,
-        zone=move.zone,
-        product=move.product,
-        channel="app",
-        balance_after=balance_after,
-        caused_by=move.caused_by,
-        time=move.time,
-    )
+    return move.ledger_entry("wallet", kind, amount, tag, balance_after=balance_after)
 
 
 def topup(balance: int, amount: int, move: Movement) -> tuple[int, LedgerEntry]:
