@@ -5,13 +5,17 @@
   (the later of the two wall readings, so ambiguous and skipped times get the offset
   before the change, like `fold=0`);
 - charging spans per weekday (local minutes, sorted), holidays as local day numbers;
-- a product's packed parameters, hour prices and duration tiers;
+- per zone, one vector `Z`: every charging window 2000-2060 with prefix sums of charged
+  seconds and a per-UTC-day index, plus the tables above for times outside that range;
+- per product, one vector `P`: its parameters, prefix sums of its hour prices, its tiers
+  and, for per-minute products, the price of every stay up to a week by started minute;
 - transit distance bands as a (band, card class, rider category) fare cube.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -82,10 +86,26 @@ def _holidays(days: frozenset[date]) -> np.ndarray:
 WINDOWS_FIRST_YEAR, WINDOWS_LAST_YEAR = 2000, 2060
 
 
+def _pack(header_size: int, header: dict[int, int], tables: dict[int, np.ndarray]) -> np.ndarray:
+    """One int64 vector: a header (`header` values, and for each of `tables` the offset at
+    which it starts), then the tables one after the other."""
+    head = np.zeros(header_size, np.int64)
+    for slot, value in header.items():
+        head[slot] = value
+    parts = [head]
+    at = header_size
+    for slot, table in tables.items():
+        head[slot] = at
+        parts.append(np.ascontiguousarray(table, dtype=np.int64).ravel())
+        at += parts[-1].size
+    return np.concatenate(parts)
+
+
 @functools.cache
-def calendar(timezone: str, zone: Zone, holidays: frozenset[date]) -> tuple:
-    """Everything the kernels need to know when charging is in force in `zone`:
-    (time-zone table, spans per weekday, holidays, window table with prefix sums)."""
+def calendar(timezone: str, zone: Zone, holidays: frozenset[date]) -> np.ndarray:
+    """Everything the kernels need to know when charging is in force in `zone`, packed into
+    one vector `Z` (layout: kernels.py): the window table with prefix sums and a per-UTC-day
+    index, and the time-zone table, spans and holidays for times outside it."""
     tz = tz_table(timezone)
     spans = _spans(zone)
     days = _holidays(holidays)
@@ -94,48 +114,63 @@ def calendar(timezone: str, zone: Zone, holidays: frozenset[date]) -> tuple:
     starts, ends, before, day_ends = k.build_windows(first, last, tz, spans, days)
     # Lookups stay in the table only while the next window is known to be in it.
     last = int(starts[-1])
-    bounds = np.array([first, last], dtype=np.int64)
-    index = k.index_days(first, last, ends)
-    return tz, spans, days, (starts, ends, before, day_ends, bounds, index)
+    index = k.index_days(first, (last - first) // k.DAY + 2, ends)
+    steps = int(np.diff(index).max())  # the most windows ending within one UTC day
+    trans, after, thresh, off0 = tz
+    return _pack(
+        k.Z_SIZE,
+        {k.FIRST: first, k.LAST: last, k.STEPS: steps, k.TZ_COUNT: trans.size,
+         k.SPAN_WIDTH: spans[0].shape[1], k.HOLIDAY_COUNT: days.size},
+        {k.WIN_START: starts, k.WIN_END: ends, k.WIN_BEFORE: before,
+         k.WIN_DAY_END: day_ends, k.DAY_INDEX: index, k.TZ_TRANS: trans,
+         k.TZ_AFTER: after, k.TZ_THRESH: thresh, k.TZ_OFF0: off0,
+         k.SPAN_START: spans[0], k.SPAN_END: spans[1], k.SPAN_COUNT: spans[2],
+         k.HOLIDAYS: days},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class CompiledProduct:
-    P: np.ndarray
-    hour_prices: np.ndarray
-    tiers: tuple[np.ndarray, np.ndarray, np.ndarray]
-    cal: tuple
+    P: np.ndarray  # the product (layout: kernels.py)
+    Z: np.ndarray  # its zone's calendar, shared by every product sold in the zone
 
-    def args(self) -> tuple:
-        return (self.P, self.hour_prices, self.tiers, self.cal)
+    def args(self) -> tuple[np.ndarray, np.ndarray]:
+        return (self.P, self.Z)
 
 
 _KINDS = {"hourly": k.KIND_HOURLY, "day": k.KIND_DAY, "metered": k.KIND_METERED}
 
 
 def compile_product(city: CityConfig, product: ParkingProduct) -> CompiledProduct:
-    P = np.full(k.P_SIZE, 0, np.int64)
-    P[k.KIND] = _KINDS[product.kind]
-    P[k.PRICE] = product.price
-    P[k.INCREMENT] = product.increment_minutes
-    P[k.ROUNDING] = product.rounding
-    P[k.MIN_FEE] = product.min_fee
-    P[k.MAX_FEE] = -1 if product.max_fee is None else product.max_fee
-    P[k.CLAMP] = int(product.clamp_to_charging)
-    P[k.CARRY_REMAINDER] = int(city.carry_over_remainder)
-    P[k.MAX_STAY] = -1 if product.max_stay_minutes is None else product.max_stay_minutes
-    hour_prices = np.array(product.hour_prices or (0,), dtype=np.int64)
-    tiers = (
-        np.array([t.from_minute for t in product.tiers], dtype=np.int64),
-        np.array([-1 if t.to_minute is None else t.to_minute for t in product.tiers], np.int64),
-        np.array([t.rate for t in product.tiers], dtype=np.int64),
-    )
-    return CompiledProduct(
-        P=P,
-        hour_prices=hour_prices,
-        tiers=tiers,
-        cal=calendar(city.timezone, city.zones[product.zone], city.holidays),
-    )
+    hour_prices = list(product.hour_prices or (0,))
+    tiers = product.tiers
+    header = {
+        k.KIND: _KINDS[product.kind],
+        k.PRICE: product.price,
+        k.INCREMENT: product.increment_minutes,
+        k.ROUNDING: product.rounding,
+        k.MIN_FEE: product.min_fee,
+        k.MAX_FEE: -1 if product.max_fee is None else product.max_fee,
+        k.CLAMP: int(product.clamp_to_charging),
+        k.CARRY_REMAINDER: int(city.carry_over_remainder),
+        k.MAX_STAY: -1 if product.max_stay_minutes is None else product.max_stay_minutes,
+        k.HOUR_COUNT: len(hour_prices),
+        k.HOUR_LAST: hour_prices[-1],
+        k.TIER_COUNT: len(tiers),
+    }
+    tables = {
+        k.HOUR_SUMS: np.concatenate([[0], np.cumsum(hour_prices)]),
+        k.TIER_FROM: np.array([t.from_minute for t in tiers], np.int64),
+        k.TIER_TO: np.array([-1 if t.to_minute is None else t.to_minute for t in tiers], np.int64),
+        k.TIER_RATE: np.array([t.rate for t in tiers], np.int64),
+    }
+    P = _pack(k.P_SIZE, header, tables)
+    if product.kind == "metered":
+        # Every stay up to the longest an amount buys is priced once here, by started minute.
+        header[k.PRICE_COUNT] = k.PRICE_TABLE_MINUTES
+        tables[k.PRICE_TABLE] = k.price_table(P, k.PRICE_TABLE_MINUTES)
+        P = _pack(k.P_SIZE, header, tables)
+    return CompiledProduct(P=P, Z=calendar(city.timezone, city.zones[product.zone], city.holidays))
 
 
 @dataclass(frozen=True)
@@ -173,7 +208,7 @@ def compile_fares(city: CityConfig) -> CompiledFares:
 def epoch(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise TariffError("times must be aware datetimes (UTC inside)")
-    return int(moment.timestamp() // 1)
+    return math.floor(moment.timestamp())
 
 
 def from_epoch(seconds: int) -> datetime:

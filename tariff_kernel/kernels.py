@@ -5,12 +5,20 @@ transitions (compiled.py builds it from `zoneinfo`), so DST days price right wit
 Python in the loop. A local wall time that does not exist or exists twice is read with the
 offset before the change, as `zoneinfo` does for `fold=0`.
 
-Product parameters arrive packed in an int64 vector `P` (indices below) so that a scalar
-call from Python passes few arguments; batch kernels run the scalar one under `prange`.
+A quote reads two flat int64 vectors that compiled.py builds once:
+- `P`, the product: a header of parameters (indices below), the prefix sums of the hour
+  prices, a price table by started charged minute and the duration tiers;
+- `Z`, the zone's calendar: a header of offsets (indices below), the window table (every
+  charging span 2000-2060 with prefix sums of charged seconds and a per-UTC-day index),
+  and the time-zone table, spans and holidays the kernels walk outside that range.
+Two arrays and four integers are all a scalar call from Python passes, so the Numba
+dispatcher types and unboxes little (nested tuples of arrays cost ~2 µs a call), and in a
+batch nothing is reference-counted per quote.
+
 Every kernel is compiled with `cache=True`; `warm_up()` in pricing.py compiles them all
-before a worker takes its first event. The small functions on the quote path are
-`inline="always"`: called out of line, every call increfs and decrefs each array in the
-calendar tuples (atomic operations), which made a batch quote 4-5x slower.
+before a worker takes its first event. `error_model="numpy"`: every divisor is a constant
+or a config value validated to be >= 1, so the per-division zero checks are dropped. The
+small functions on the quote path are `inline="always"`.
 """
 
 from __future__ import annotations
@@ -18,10 +26,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# P: packed product parameters
-KIND, PRICE, INCREMENT, ROUNDING, MIN_FEE, MAX_FEE, CLAMP, CARRY_REMAINDER, MAX_STAY = range(9)
-P_SIZE = 9
+# P: a product's parameters (header) and the offsets of its tables in P
+(KIND, PRICE, INCREMENT, ROUNDING, MIN_FEE, MAX_FEE, CLAMP, CARRY_REMAINDER, MAX_STAY,
+ HOUR_SUMS, HOUR_COUNT, HOUR_LAST, PRICE_TABLE, PRICE_COUNT,
+ TIER_FROM, TIER_TO, TIER_RATE, TIER_COUNT) = range(18)  # fmt: skip
+P_SIZE = 18
 KIND_HOURLY, KIND_DAY, KIND_METERED = 0, 1, 2
+# Z: a zone calendar's header: table bounds and the offsets of its tables in Z
+(FIRST, LAST, STEPS, WIN_START, WIN_END, WIN_BEFORE, WIN_DAY_END, DAY_INDEX,
+ TZ_COUNT, TZ_TRANS, TZ_AFTER, TZ_THRESH, TZ_OFF0,
+ SPAN_WIDTH, SPAN_START, SPAN_END, SPAN_COUNT, HOLIDAY_COUNT, HOLIDAYS) = range(19)  # fmt: skip
+Z_SIZE = 19
 # request modes
 MODE_DEFAULT, MODE_MINUTES, MODE_END, MODE_AMOUNT = 0, 1, 2, 3
 # result flags
@@ -30,27 +45,34 @@ CARRIED, CAPPED, MINIMUM, EXCEEDS = 1, 2, 4, 8
 DAY = 86400
 SEARCH_DAYS = 400
 AMOUNT_HORIZON = 7 * DAY
+PRICE_TABLE_MINUTES = AMOUNT_HORIZON // 60 + 1  # every stay an amount can buy
+
+FAST = {"cache": True, "error_model": "numpy"}
+INLINE = {"cache": True, "error_model": "numpy", "inline": "always"}
 
 
-@njit(cache=True, inline="always")
+# --- walking local days (builds the window table; used beyond its range) ---------------------
+
+
+@njit(**INLINE)
 def utc_offset(t, trans, off_after, off0):
     i = np.searchsorted(trans, t, side="right") - 1
     return off0 if i < 0 else off_after[i]
 
 
-@njit(cache=True, inline="always")
+@njit(**INLINE)
 def local_to_utc(wall, thresh, off_after, off0):
     i = np.searchsorted(thresh, wall, side="right") - 1
     return wall - (off0 if i < 0 else off_after[i])
 
 
-@njit(cache=True)
+@njit(**FAST)
 def local_day(t, tz):
     trans, off_after, _thresh, off0 = tz
     return (t + utc_offset(t, trans, off_after, off0[0])) // DAY
 
 
-@njit(cache=True)
+@njit(**FAST)
 def scan_next_window(t, tz, spans, holidays):
     """The charging span still running at `t` or the next one: (start, end), or (-1, -1),
     found by walking local days (used to build the window table and beyond its range)."""
@@ -71,7 +93,7 @@ def scan_next_window(t, tz, spans, holidays):
     return -1, -1
 
 
-@njit(cache=True)
+@njit(**FAST)
 def scan_day_end(ws, we, tz, spans, holidays):
     day = local_day(ws, tz)
     end = we
@@ -84,7 +106,7 @@ def scan_day_end(ws, we, tz, spans, holidays):
         t = nwe
 
 
-@njit(cache=True)
+@njit(**FAST)
 def scan_charged_seconds(a, b, tz, spans, holidays):
     total = 0
     t = a
@@ -96,10 +118,50 @@ def scan_charged_seconds(a, b, tz, spans, holidays):
         t = we
 
 
+@njit(**FAST)
+def scan_tables(Z):
+    """The time-zone table, spans and holidays inside `Z`, as the scan functions take them."""
+    n = Z[TZ_COUNT]
+    tz = (
+        Z[Z[TZ_TRANS] : Z[TZ_TRANS] + n],
+        Z[Z[TZ_AFTER] : Z[TZ_AFTER] + n],
+        Z[Z[TZ_THRESH] : Z[TZ_THRESH] + n],
+        Z[Z[TZ_OFF0] : Z[TZ_OFF0] + 1],
+    )
+    w = Z[SPAN_WIDTH]
+    spans = (
+        Z[Z[SPAN_START] : Z[SPAN_START] + 7 * w].reshape((7, w)),
+        Z[Z[SPAN_END] : Z[SPAN_END] + 7 * w].reshape((7, w)),
+        Z[Z[SPAN_COUNT] : Z[SPAN_COUNT] + 7],
+    )
+    return tz, spans, Z[Z[HOLIDAYS] : Z[HOLIDAYS] + Z[HOLIDAY_COUNT]]
+
+
+# Beyond the window table: out of line, so that the quote's hot loop stays small.
+
+
+@njit(**FAST)
+def _beyond_next_window(t, Z):
+    tz, spans, holidays = scan_tables(Z)
+    return scan_next_window(t, tz, spans, holidays)
+
+
+@njit(**FAST)
+def _beyond_day_end(ws, we, Z):
+    tz, spans, holidays = scan_tables(Z)
+    return scan_day_end(ws, we, tz, spans, holidays)
+
+
+@njit(**FAST)
+def _beyond_charged_seconds(a, b, Z):
+    tz, spans, holidays = scan_tables(Z)
+    return scan_charged_seconds(a, b, tz, spans, holidays)
+
+
 # --- the window table: every charging span of a zone over decades, with prefix sums -----
 
 
-@njit(cache=True)
+@njit(**FAST)
 def build_windows(first, last, tz, spans, holidays):
     """Every charging span between `first` and `last`: starts, ends, the charged seconds
     before each, and when charging ends on each span's local day."""
@@ -128,11 +190,10 @@ def build_windows(first, last, tz, spans, holidays):
     return starts, ends, before, day_ends
 
 
-@njit(cache=True)
-def index_days(first, last, ends):
-    """`index[j]`: the first window ending after UTC day j (counted from `first`), so a
-    lookup is one array read and a step or two instead of a binary search."""
-    days = (last - first) // DAY + 1
+@njit(**FAST)
+def index_days(first, days, ends):
+    """`index[j]`: the first window ending after UTC day j (counted from `first`) starts,
+    so a lookup is one array read and at most `STEPS` steps instead of a binary search."""
     index = np.empty(days, np.int64)
     i = 0
     for j in range(days):
@@ -143,101 +204,183 @@ def index_days(first, last, ends):
     return index
 
 
-@njit(cache=True, inline="always")
-def _first_ending_after(t, wins):
-    """Index of the first window whose end is after `t`; -1 when `t` is outside the table."""
-    _starts, ends, _before, _day_ends, bounds, index = wins
-    if t < bounds[0] or t >= bounds[1]:
+@njit(**INLINE)
+def zone_header(Z):
+    """`Z`'s header as a tuple of integers: read once per call (a batch's loop keeps them in
+    registers; header reads from `Z` itself would be repeated after every store)."""
+    return (
+        Z[0],
+        Z[1],
+        Z[2],
+        Z[3],
+        Z[4],
+        Z[5],
+        Z[6],
+        Z[7],
+        Z[8],
+        Z[9],
+        Z[10],
+        Z[11],
+        Z[12],
+        Z[13],
+        Z[14],
+        Z[15],
+        Z[16],
+        Z[17],
+        Z[18],
+    )
+
+
+@njit(**INLINE)
+def window_at(t, Z, zh):
+    """Index of the first window whose end is after `t`; -1 when `t` is outside the table.
+
+    The day's index entry, then a fixed number of steps (the most windows that end within
+    one UTC day) without a data-dependent branch: a step past the right window adds 0."""
+    if t < zh[FIRST] or t >= zh[LAST]:
         return -1
-    i = index[(t - bounds[0]) // DAY]
-    while i < ends.size and ends[i] <= t:
-        i += 1
-    return i if i < ends.size else -1
+    i = Z[zh[DAY_INDEX] + (t - zh[FIRST]) // DAY]
+    ends = zh[WIN_END]
+    for _ in range(zh[STEPS]):
+        i += Z[ends + i] <= t
+    return i
 
 
-@njit(cache=True, inline="always")
-def next_window(t, cal):
+@njit(**INLINE)
+def next_window(t, Z, zh):
     """The charging span running at `t` or the next one (UTC seconds); (-1, -1) if none."""
-    tz, spans, holidays, wins = cal
-    i = _first_ending_after(t, wins)
+    i = window_at(t, Z, zh)
     if i >= 0:
-        return wins[0][i], wins[1][i]
-    return scan_next_window(t, tz, spans, holidays)
+        return Z[zh[WIN_START] + i], Z[zh[WIN_END] + i]
+    return _beyond_next_window(t, Z)
 
 
-@njit(cache=True, inline="always")
-def day_end(ws, we, cal):
+@njit(**INLINE)
+def day_end(ws, we, Z, zh):
     """When charging ends on the local day of the span (ws, we) (NIS-14, ZCS-6)."""
-    tz, spans, holidays, wins = cal
-    i = _first_ending_after(ws, wins)
-    if i >= 0 and wins[0][i] == ws:
-        return wins[3][i]
-    return scan_day_end(ws, we, tz, spans, holidays)
+    i = window_at(ws, Z, zh)
+    if i >= 0 and Z[zh[WIN_START] + i] == ws:
+        return Z[zh[WIN_DAY_END] + i]
+    return _beyond_day_end(ws, we, Z)
 
 
-@njit(cache=True, inline="always")
-def _charged_until(i, t, wins):
-    starts, _ends, before, _day_ends, _bounds, _index = wins
-    return before[i] + max(0, t - starts[i])
+@njit(**INLINE)
+def _charged_until(i, t, Z, zh):
+    """Charged seconds from the table's first window to `t`, window `i` the first ending
+    after `t`."""
+    return Z[zh[WIN_BEFORE] + i] + max(0, t - Z[zh[WIN_START] + i])
 
 
-@njit(cache=True, inline="always")
-def charged_seconds(a, b, cal):
+@njit(**INLINE)
+def charged_seconds(a, b, Z, zh):
     """Seconds of [a, b) during which charging is in force."""
-    tz, spans, holidays, wins = cal
     if b <= a:
         return 0
-    i, j = _first_ending_after(a, wins), _first_ending_after(b, wins)
+    i, j = window_at(a, Z, zh), window_at(b, Z, zh)
     if i >= 0 and j >= 0:
-        return _charged_until(j, b, wins) - _charged_until(i, a, wins)
-    return scan_charged_seconds(a, b, tz, spans, holidays)
+        return _charged_until(j, b, Z, zh) - _charged_until(i, a, Z, zh)
+    return _beyond_charged_seconds(a, b, Z)
 
 
-@njit(cache=True, inline="always")
+# --- prices ----------------------------------------------------------------------------------
+
+
+@njit(**INLINE)
 def ceil_div(a, b):
     return -((-a) // b)
 
 
-@njit(cache=True, inline="always")
-def metered_amount(charged_minutes, P, tier_from, tier_to, tier_rate):
+@njit(**INLINE)
+def product_header(P):
+    """`P`'s header as a tuple of integers (see `zone_header`)."""
+    return (
+        P[0],
+        P[1],
+        P[2],
+        P[3],
+        P[4],
+        P[5],
+        P[6],
+        P[7],
+        P[8],
+        P[9],
+        P[10],
+        P[11],
+        P[12],
+        P[13],
+        P[14],
+        P[15],
+        P[16],
+        P[17],
+    )
+
+
+@njit(**INLINE)
+def hours_price(n, P, ph):
+    """The price of hours 1..n of a stay (the last hour price repeats): a prefix sum."""
+    count = ph[HOUR_COUNT]
+    return P[ph[HOUR_SUMS] + min(n, count)] + max(0, n - count) * ph[HOUR_LAST]
+
+
+@njit(**INLINE)
+def tiers_price(minutes, P, ph):
+    """Price of `minutes` charged minutes at the tiers' hourly rates, rounded up."""
     cost_x60 = 0
-    for i in range(tier_from.size):
-        upper = charged_minutes if tier_to[i] < 0 else min(charged_minutes, tier_to[i])
-        used = upper - tier_from[i]
+    for i in range(ph[TIER_COUNT]):
+        to = P[ph[TIER_TO] + i]
+        upper = minutes if to < 0 else min(minutes, to)
+        used = upper - P[ph[TIER_FROM] + i]
         if used <= 0:
             break
-        cost_x60 += used * tier_rate[i]
+        cost_x60 += used * P[ph[TIER_RATE] + i]
     price = ceil_div(cost_x60, 60)
-    return ceil_div(price, P[ROUNDING]) * P[ROUNDING]
+    return ceil_div(price, ph[ROUNDING]) * ph[ROUNDING]
 
 
-@njit(cache=True, inline="always")
-def metered(a, b, P, tiers, cal):
+@njit(**FAST)
+def price_table(P, count):
+    """Charged minutes (rounded to the increment) and their price for 0..count-1 started
+    minutes, interleaved: a metered quote reads both from one cache line."""
+    ph = product_header(P)
+    table = np.empty(2 * count, np.int64)
+    for m in range(count):
+        minutes = ceil_div(m, ph[INCREMENT]) * ph[INCREMENT]
+        table[2 * m] = minutes
+        table[2 * m + 1] = tiers_price(minutes, P, ph)
+    return table
+
+
+@njit(**INLINE)
+def metered(a, b, P, ph, Z, zh):
     """(price before the maximum, charged minutes, minimum applied) for the stay [a, b)."""
     if b <= a:
         return 0, 0, False
-    seconds = charged_seconds(a, b, cal)
-    minutes = ceil_div(ceil_div(seconds, 60), P[INCREMENT]) * P[INCREMENT]
-    price = metered_amount(minutes, P, tiers[0], tiers[1], tiers[2])
-    if price < P[MIN_FEE]:
-        return P[MIN_FEE], minutes, True
+    started = ceil_div(charged_seconds(a, b, Z, zh), 60)
+    if started < ph[PRICE_COUNT]:
+        at = ph[PRICE_TABLE] + 2 * started
+        minutes, price = P[at], P[at + 1]
+    else:
+        minutes = ceil_div(started, ph[INCREMENT]) * ph[INCREMENT]
+        price = tiers_price(minutes, P, ph)
+    if price < ph[MIN_FEE]:
+        return ph[MIN_FEE], minutes, True
     return price, minutes, False
 
 
-@njit(cache=True)
-def end_for_amount(a, latest, amount, P, tiers, cal):
+@njit(**FAST)
+def end_for_amount(a, latest, amount, P, ph, Z, zh):
     horizon = latest if latest >= 0 else a + AMOUNT_HORIZON
     low, high = 0, max(0, (horizon - a) // 60)
-    price = metered(a, a + high * 60, P, tiers, cal)[0]
-    if P[MAX_FEE] >= 0:
-        price = min(price, P[MAX_FEE])
+    price = metered(a, a + high * 60, P, ph, Z, zh)[0]
+    if ph[MAX_FEE] >= 0:
+        price = min(price, ph[MAX_FEE])
     if price <= amount:
         return horizon
     while low < high:
         mid = (low + high + 1) // 2
-        price = metered(a, a + mid * 60, P, tiers, cal)[0]
-        if P[MAX_FEE] >= 0:
-            price = min(price, P[MAX_FEE])
+        price = metered(a, a + mid * 60, P, ph, Z, zh)[0]
+        if ph[MAX_FEE] >= 0:
+            price = min(price, ph[MAX_FEE])
         if price <= amount:
             low = mid
         else:
@@ -245,13 +388,13 @@ def end_for_amount(a, latest, amount, P, tiers, cal):
     return a + low * 60
 
 
-@njit(cache=True, inline="always")
-def quote(start, mode, value, paid, P, hour_prices, tiers, cal):
+@njit(**INLINE)
+def quote_in(start, mode, value, paid, P, ph, Z, zh):
     """One purchase: (price, effective start, end, minutes, flags); price -1 = no charging."""
-    ws, we = next_window(start, cal)
+    ws, we = next_window(start, Z, zh)
     if ws < 0:
         return -1, start, start, 0, 0
-    kind = P[KIND]
+    kind = ph[KIND]
     flags = 0
     if kind == KIND_HOURLY:
         eff = max(start, ws)
@@ -265,16 +408,13 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, cal):
         if ws > start:
             flags |= CARRIED
         first = paid // 60
-        price = 0
-        last = hour_prices.size - 1
-        for k in range(hours):
-            price += hour_prices[min(first + k, last)]
-        if P[CARRY_REMAINDER] != 0:
+        price = hours_price(first + max(0, hours), P, ph) - hours_price(first, P, ph)
+        if ph[CARRY_REMAINDER] != 0:
             left = hours * 3600
             t = eff
             end = eff
             while True:
-                cws, cwe = next_window(t, cal)
+                cws, cwe = next_window(t, Z, zh)
                 if cws < 0:
                     return -1, start, start, 0, 0
                 begin = max(t, cws)
@@ -285,23 +425,23 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, cal):
                 t = cwe
         else:
             end = min(eff + hours * 3600, we)
-        if P[MAX_STAY] >= 0 and paid + hours * 60 > P[MAX_STAY]:
+        if ph[MAX_STAY] >= 0 and paid + hours * 60 > ph[MAX_STAY]:
             flags |= EXCEEDS
         return price, eff, end, hours * 60, flags
     if kind == KIND_DAY:
         eff = max(start, ws)
         if ws > start:
             flags |= CARRIED
-        end = day_end(ws, we, cal)
-        return P[PRICE], eff, end, ceil_div(end - eff, 60), flags
+        end = day_end(ws, we, Z, zh)
+        return ph[PRICE], eff, end, ceil_div(end - eff, 60), flags
     # metered
-    clamp = P[CLAMP] != 0
+    clamp = ph[CLAMP] != 0
     eff = max(start, ws) if clamp else start
     if clamp and ws > start:
         flags |= CARRIED
     latest = we if clamp else -1
     if mode == MODE_AMOUNT:
-        end = end_for_amount(eff, latest, value, P, tiers, cal)
+        end = end_for_amount(eff, latest, value, P, ph, Z, zh)
     elif mode == MODE_END:
         end = value
     elif mode == MODE_MINUTES:
@@ -311,49 +451,49 @@ def quote(start, mode, value, paid, P, hour_prices, tiers, cal):
     if latest >= 0:
         end = min(end, latest)
     end = max(end, eff)
-    price, minutes, minimum = metered(eff, end, P, tiers, cal)
+    price, minutes, minimum = metered(eff, end, P, ph, Z, zh)
     if minimum:
         flags |= MINIMUM
-    if P[MAX_FEE] >= 0 and price > P[MAX_FEE]:
-        price = P[MAX_FEE]
+    if ph[MAX_FEE] >= 0 and price > ph[MAX_FEE]:
+        price = ph[MAX_FEE]
         flags |= CAPPED
         flags &= ~MINIMUM
-        cws, cwe = next_window(eff, cal)
-        end = day_end(cws, cwe, cal)
-    if P[MAX_STAY] >= 0 and paid + ceil_div(end - eff, 60) > P[MAX_STAY]:
+        cws, cwe = next_window(eff, Z, zh)
+        end = day_end(cws, cwe, Z, zh)
+    if ph[MAX_STAY] >= 0 and paid + ceil_div(end - eff, 60) > ph[MAX_STAY]:
         flags |= EXCEEDS
     return price, eff, end, minutes, flags
 
 
-@njit(cache=True, parallel=True)
-def quote_batch(starts, modes, values, paids, P, hour_prices, tiers, cal):
-    n = starts.size
-    prices = np.empty(n, np.int64)
-    effs = np.empty(n, np.int64)
-    ends = np.empty(n, np.int64)
-    minutes = np.empty(n, np.int64)
-    flags = np.empty(n, np.int64)
-    # Parallel loops cannot capture tuples of arrays: unpack here, re-pack per item.
-    tier_from, tier_to, tier_rate = tiers
-    (trans, off_after, thresh, off0), (sp_start, sp_end, sp_count), holidays, wins = cal
-    w_start, w_end, w_before, w_day_end, w_bounds, w_index = wins
-    for i in prange(n):
-        item_cal = (
-            (trans, off_after, thresh, off0),
-            (sp_start, sp_end, sp_count),
-            holidays,
-            (w_start, w_end, w_before, w_day_end, w_bounds, w_index),
-        )
-        r = quote(starts[i], modes[i], values[i], paids[i], P, hour_prices,
-                  (tier_from, tier_to, tier_rate), item_cal)  # fmt: skip
+@njit(**FAST)
+def quote(start, mode, value, paid, P, Z):
+    """One purchase from Python: see `quote_in`."""
+    return quote_in(start, mode, value, paid, P, product_header(P), Z, zone_header(Z))
+
+
+@njit(**FAST)
+def window(t, Z):
+    """The charging span running at `t` or the next one, from Python."""
+    return next_window(t, Z, zone_header(Z))
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def quote_batch(starts, mode, values, paids, P, Z, prices, effs, ends, minutes, flags):
+    """Quotes of `starts[i]` with `values[i]` in one `mode`; `paids` is per stay or empty
+    (none paid before). The caller allocates the outputs (numpy's large allocations are
+    backed by huge pages; first touches of small pages cost about as much as a quote)."""
+    per_stay = paids.size > 0
+    ph, zh = product_header(P), zone_header(Z)
+    for i in prange(starts.size):
+        paid = paids[i] if per_stay else 0
+        r = quote_in(starts[i], mode, values[i], paid, P, ph, Z, zh)
         prices[i], effs[i], ends[i], minutes[i], flags[i] = r
-    return prices, effs, ends, minutes, flags
 
 
 # --- transit -------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(**FAST)
 def band_fare(stops, band_min, fares, category, card_class):
     """Fare of a ride of `stops` stops: fares[band, card_class, category]; -1 if none."""
     band = np.searchsorted(band_min, stops, side="right") - 1
@@ -362,7 +502,7 @@ def band_fare(stops, band_min, fares, category, card_class):
     return fares[band, card_class, category]
 
 
-@njit(cache=True)
+@njit(**FAST)
 def ride(stops, band_min, fares, category, card_class):
     """(deposit, fare, refund) of a ride (TRN-1, TRN-2)."""
     deposit = fares[band_min.size - 1, card_class, category]
@@ -370,7 +510,7 @@ def ride(stops, band_min, fares, category, card_class):
     return deposit, fare, deposit - fare
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def ride_batch(stops, categories, classes, band_min, fares):
     n = stops.size
     out_fare = np.empty(n, np.int64)

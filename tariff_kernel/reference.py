@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from tariff_kernel.model import CityConfig, ParkingProduct, TariffError, Zone
@@ -31,8 +31,11 @@ SEARCH_DAYS = 400  # how far ahead a next charging span is looked for
 AMOUNT_HORIZON = timedelta(days=7)  # the longest stay an amount can buy
 
 
-@dataclass(frozen=True)
-class StayQuote:
+class StayQuote(NamedTuple):
+    """A priced purchase. A named tuple rather than a frozen dataclass: the kernel builds
+    one per scalar quote, and a frozen dataclass's `__init__` cost more than the pricing.
+    Equality and hashing leave out `breakdown` (the kernel's quotes carry none)."""
+
     price: int
     currency: str
     start: datetime
@@ -44,7 +47,19 @@ class StayQuote:
     exceeds_max_stay: bool = False
     max_stay_minutes: int | None = None
     no_return_minutes: int | None = None
-    breakdown: tuple[dict[str, object], ...] = field(default=(), compare=False)
+    breakdown: tuple[dict[str, object], ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StayQuote):
+            return NotImplemented
+        return self[:-1] == other[:-1]
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self[:-1])
 
 
 # --- charging spans in local time ----------------------------------------------------------

@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tariff_kernel import (
+    TariffError,
     load_city,
     price_rides,
     price_stays,
@@ -21,7 +23,9 @@ from tariff_kernel import (
     ride_fare,
     ride_refund,
 )
+from tariff_kernel import kernels as k
 from tariff_kernel import reference as ref
+from tariff_kernel.pricing import BATCH_FIELDS, prepared_product
 
 CASES = 10_000
 PROFILE = settings(
@@ -140,3 +144,60 @@ def test_batch_kernels_equal_the_scalar_ones() -> None:
         cat = city.transit.rider_categories[cats[i]]
         cls = city.transit.card_classes[classes[i]]
         assert rides.fare[i] == ride_fare(city, int(stops[i]), cat, cls)
+
+
+# Outside the window table (2000-2060) the kernels walk local days instead of reading it;
+# stays across its first and last days use both.
+BEYOND = [
+    datetime(1999, 3, 28, tzinfo=UTC),
+    datetime(2000, 1, 1, tzinfo=UTC),
+    datetime(2060, 1, 1, tzinfo=UTC),
+    datetime(2061, 10, 30, tzinfo=UTC),
+]
+beyond_starts = st.builds(
+    lambda anchor, seconds: anchor + timedelta(seconds=seconds),
+    st.sampled_from(BEYOND),
+    st.integers(min_value=-3 * 86400, max_value=3 * 86400),
+)
+
+
+@settings(PROFILE, max_examples=500)
+@given(
+    family=st.sampled_from([("nis", "9181"), ("nis", "9184"), ("mobilet", "A"), ("zcs", "centro")]),
+    start=beyond_starts,
+    minutes=st.integers(min_value=1, max_value=1500),
+)
+def test_stays_beyond_the_window_table_nis2_nis14_mob1_zcs3(family, start, minutes) -> None:
+    city, product = family
+    if product == "9184":
+        same(city, product, start)
+    else:
+        same(city, product, start, minutes=minutes)
+
+
+def test_batch_with_paid_minutes_and_reused_outputs_equals_scalar_quotes_nis4() -> None:
+    rng = np.random.default_rng(11)
+    base = int(datetime(2026, 10, 22, tzinfo=UTC).timestamp())
+    starts_ = base + rng.integers(0, 7 * 86400, 500)
+    minutes = rng.integers(1, 240, 500)
+    paid = rng.choice([0, 60, 120], 500)
+    out = {name: np.full(500, -7, np.int64) for name in BATCH_FIELDS}
+    result = price_stays("nis", "9181", starts_, minutes, paid, out=out)
+    assert all(result[name] is out[name] for name in BATCH_FIELDS)
+    lean = prepared_product("nis", "9181")
+    for i in range(500):
+        q = quote_stay("nis", "9181", datetime.fromtimestamp(int(starts_[i]), UTC),
+                       minutes=int(minutes[i]), paid_minutes_before=int(paid[i]))  # fmt: skip
+        flags = (k.CARRIED * q.carried_over) | (k.EXCEEDS * q.exceeds_max_stay)
+        row = tuple(int(out[name][i]) for name in BATCH_FIELDS)
+        expected = (q.price, int(q.start.timestamp()), int(q.end.timestamp()), q.minutes, flags)
+        assert row == expected
+        assert lean.quote(int(starts_[i]), k.MODE_MINUTES, int(minutes[i]), int(paid[i])) == row
+
+
+def test_batch_refuses_arrays_of_other_lengths() -> None:
+    with pytest.raises(TariffError, match="same length"):
+        price_stays("nis", "9181", np.zeros(3, np.int64), np.ones(2, np.int64))
+    with pytest.raises(TariffError, match="int64"):
+        price_stays("nis", "9181", np.zeros(3, np.int64), np.ones(3, np.int64),
+                    out={name: np.empty(2, np.int64) for name in BATCH_FIELDS})  # fmt: skip
