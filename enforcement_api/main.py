@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from enforcement_api.api.hot import HotPlateRoutes
 from enforcement_api.api.routes import events, health, plates, tickets
 from enforcement_api.audit import KafkaAuditTrail
 from enforcement_api.cities import CityDirectory
@@ -40,7 +41,10 @@ Every check is recorded for audit (ENF-3). Authenticate with `Authorization: Bea
 """
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, hot_routes: bool = True) -> FastAPI:
+    """The API over `services`. `hot_routes=False` leaves the plate checks to FastAPI's
+    own routes (tests compare both ways of answering)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for component in services.closers:
@@ -68,6 +72,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(plates.router)
     app.include_router(tickets.router)
     app.include_router(events.router)
+    if hot_routes:  # inside TimingMiddleware, so its requests are timed like any other
+        app.add_middleware(HotPlateRoutes, services=services)
     app.add_middleware(TimingMiddleware, metrics=services.metrics)
     return app
 
