@@ -14,6 +14,10 @@ What it does, on the broker of `KAFKA_BOOTSTRAP`, under a throwaway topic prefix
 4. freshness: produces a record for a new plate and polls the API until it answers
    `valid`, many times: produce-to-answer latency.
 
+Each load phase also reports the CPU seconds the API server, its audit forwarder, this
+client and the Kafka broker used, per second and per request (`CpuMeter`): on a shared
+box that says who the limit was.
+
 The client is asyncio + uvloop speaking HTTP/1.1 over keep-alive connections with no
 HTTP library in between, so it costs the shared CPU as little as possible.
 """
