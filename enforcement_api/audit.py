@@ -32,17 +32,23 @@ _LENGTH = struct.Struct(">I")
 
 
 class AuditTrail(Protocol):
-    def record(self, check: CheckRecord) -> None: ...
+    def record(self, city: str, check: bytes) -> None:
+        """Queue one serialised `CheckRecord` (`Lookup.audit_json`) of `city`."""
+        ...
 
 
 class MemoryAuditTrail:
-    """Keeps records in a list (API tests without Kafka)."""
+    """Keeps records in a list (API tests without Kafka), parsed: every record written
+    must be a valid `CheckRecord`."""
 
     def __init__(self) -> None:
         self.records: list[CheckRecord] = []
 
-    def record(self, check: CheckRecord) -> None:
-        self.records.append(check)
+    def record(self, city: str, check: bytes) -> None:
+        parsed = CheckRecord.from_json(check)
+        if parsed.city != city:
+            raise ValueError("an audit record is keyed by its own city")
+        self.records.append(parsed)
 
 
 class KafkaAuditTrail:
@@ -60,7 +66,7 @@ class KafkaAuditTrail:
         self.topic = topic
         self.interval_s = interval_s
         self.max_batch = max_batch
-        self._queue: queue.Queue[CheckRecord | None] = queue.Queue(maxsize=capacity)
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._pipe: Connection | None = None
@@ -68,9 +74,9 @@ class KafkaAuditTrail:
         self.dropped = 0
         self.restarts = 0
 
-    def record(self, check: CheckRecord) -> None:
+    def record(self, city: str, check: bytes) -> None:
         try:
-            self._queue.put_nowait(check)
+            self._queue.put_nowait((city, check))
         except queue.Full:
             self.dropped += 1
 
@@ -126,8 +132,8 @@ class KafkaAuditTrail:
             records = [c for c in batch if c is not None]
             if records:
                 frames = []
-                for check in records:
-                    key, value = check.city.encode(), check.to_json()
+                for city, value in records:
+                    key = city.encode()
                     frames.append(_LENGTH.pack(len(key)) + key + _LENGTH.pack(len(value)) + value)
                 self._send(b"".join(frames), len(records))
             if batch[-1] is None:

@@ -14,6 +14,10 @@ What it does, on the broker of `KAFKA_BOOTSTRAP`, under a throwaway topic prefix
 4. freshness: produces a record for a new plate and polls the API until it answers
    `valid`, many times: produce-to-answer latency.
 
+Each load phase also reports the CPU seconds the API server, its audit forwarder, this
+client and the Kafka broker used, per second and per request (`CpuMeter`): on a shared
+box that says who the limit was.
+
 The client is asyncio + uvloop speaking HTTP/1.1 over keep-alive connections with no
 HTTP library in between, so it costs the shared CPU as little as possible.
 """
@@ -436,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             report("server_rss_mb", rss_mb(proc.pid))
             report("server_settle_s", settle(proc.pid))
             rng = random.Random(7)
+            meter = CpuMeter(proc.pid)
 
             def single() -> bytes:
                 # 90% paid plates, 10% unknown ones (these also search near misses)
@@ -451,22 +456,30 @@ def main(argv: list[str] | None = None) -> int:
                 return post("/v1/cities/nis/plates:check", body, token)
 
             # warm-up at the target rate, not recorded (first touches, allocator, kernel)
+            cpu = meter.snapshot()
             warm = asyncio.run(open_loop("warm-up", port, single, args.rate, args.warm_up))
-            report("warm_up", warm.summary())
+            cpu = meter.report(cpu, meter.snapshot(), len(warm.latencies_ms))
+            report("warm_up", {**warm.summary(), **cpu})
             time.sleep(args.pause)
+            cpu = meter.snapshot()
             run = asyncio.run(open_loop("single_at_rate", port, single, args.rate, args.seconds))
-            report("single_at_rate", {**run.summary(), "target_per_s": args.rate})
+            cpu = meter.report(cpu, meter.snapshot(), len(run.latencies_ms))
+            report("single_at_rate", {**run.summary(), "target_per_s": args.rate, **cpu})
             # every check is an audit record: let the forwarder drain before the next phase
             time.sleep(args.pause)
+            cpu = meter.snapshot()
             run = asyncio.run(
                 closed_loop("single_max", port, single, args.connections, args.max_seconds)
             )
-            report("single_max", run.summary())
+            cpu = meter.report(cpu, meter.snapshot(), len(run.latencies_ms))
+            report("single_max", {**run.summary(), **cpu})
             time.sleep(args.pause * 2)
+            cpu = meter.snapshot()
             run = asyncio.run(
                 open_loop("batch100_at_rate", port, batch, args.batch_rate, args.seconds, 16)
             )
-            report("batch100_at_rate", {**run.summary(), "target_per_s": args.batch_rate})
+            cpu = meter.report(cpu, meter.snapshot(), len(run.latencies_ms))
+            report("batch100_at_rate", {**run.summary(), "target_per_s": args.batch_rate, **cpu})
             time.sleep(args.pause)
             report(
                 "freshness",
@@ -575,6 +588,51 @@ def settle(pid: int, idle_percent: float = 10.0, timeout_s: float = 120.0) -> fl
         if process.cpu_percent(1.0) < idle_percent:
             break
     return round(time.monotonic() - started, 1)
+
+
+class CpuMeter:
+    """CPU seconds of each process on the box that a phase makes work: the API server,
+    its audit forwarder, this client and the Kafka broker (when found). Per phase, CPU
+    seconds per second and per request: on a shared 2-core box this says who was the
+    limit, and survives other load better than wall-clock rates."""
+
+    def __init__(self, server_pid: int) -> None:
+        import psutil
+
+        server = psutil.Process(server_pid)
+        self.processes = {"server": server, "client": psutil.Process()}
+        for child in server.children(recursive=True):
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                self.processes["forwarder"] = child  # the audit forwarder (audit.py)
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if "java" in (proc.info["name"] or "") and "kafka" in cmdline.lower():
+                self.processes["broker"] = proc
+                break
+
+    def snapshot(self) -> dict[str, float]:
+        import psutil
+
+        times = {}
+        for name, proc in self.processes.items():
+            try:
+                cpu = proc.cpu_times()
+                times[name] = cpu.user + cpu.system
+            except psutil.Error:
+                continue
+        times["wall"] = time.perf_counter()
+        return times
+
+    @staticmethod
+    def report(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, Any]:
+        wall = after["wall"] - before["wall"]
+        used = {k: after[k] - before[k] for k in after if k != "wall" and k in before}
+        return {
+            "cpu_s_per_s": {k: round(v / wall, 2) for k, v in used.items()},
+            "cpu_us_per_request": {
+                k: round(v / max(1, requests) * 1e6, 1) for k, v in used.items()
+            },
+        }
 
 
 def rss_mb(pid: int) -> float:

@@ -46,6 +46,11 @@ class CityDirectory:
         self._cities = frozenset(self.kernel.list_cities())
         self._unavailable: dict[str, str] = {}
         self._charging: dict[tuple[str, str, datetime], bool] = {}
+        # Per-city facts every check asks for: the kernel's `load_city` builds a path from
+        # the environment on each call (~10 us), three times a check before this cache.
+        self._parking: dict[str, bool] = {}
+        self._zones: dict[str, frozenset[str]] = {}
+        self._grace: dict[str, int] = {}
 
     @property
     def known(self) -> frozenset[str]:
@@ -58,13 +63,22 @@ class CityDirectory:
         return str(self.config(city).system)
 
     def is_parking(self, city: str) -> bool:
-        return self.system(city) in PARKING_SYSTEMS
+        answer = self._parking.get(city)
+        if answer is None:
+            answer = self._parking[city] = self.system(city) in PARKING_SYSTEMS
+        return answer
 
     def zones(self, city: str) -> frozenset[str]:
-        return frozenset(self.config(city).zones)
+        zones = self._zones.get(city)
+        if zones is None:
+            zones = self._zones[city] = frozenset(self.config(city).zones)
+        return zones
 
     def grace_minutes(self, city: str) -> int:
-        return int(self.config(city).grace_minutes)
+        grace = self._grace.get(city)
+        if grace is None:
+            grace = self._grace[city] = int(self.config(city).grace_minutes)
+        return grace
 
     def charging_required(self, city: str, zone: str | None, at: datetime) -> bool:
         """Is payment required at `at` in `zone` — or, for a whole-city check, in any zone?"""

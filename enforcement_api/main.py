@@ -1,4 +1,4 @@
-"""The FastAPI application: `create_app(services)` for tests, `create_app_from_env()` to serve.
+"""The ASGI application: `create_app(services)` for tests, `create_app_from_env()` to serve.
 
 A served process creates any missing topics (so the validity topic is compacted even when
 the API starts before the workers), follows the validity topic into its replica, and
@@ -12,9 +12,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from enforcement_api.api.hot import HotPlateRoutes
 from enforcement_api.api.routes import events, health, plates, tickets
 from enforcement_api.audit import KafkaAuditTrail
 from enforcement_api.cities import CityDirectory
@@ -40,7 +42,15 @@ Every check is recorded for audit (ENF-3). Authenticate with `Authorization: Bea
 """
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, hot_routes: bool = True) -> TimingMiddleware:
+    """The API over `services`: the FastAPI app behind the hot plate routes (api/hot.py),
+    all of it timed per route template. `hot_routes=False` leaves the plate checks to
+    FastAPI's own routes (tests compare both ways of answering).
+
+    The hot routes sit in front of the FastAPI app, not in its middleware stack: FastAPI
+    0.165 looks up its OpenTelemetry providers on every request before its stack runs.
+    """
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for component in services.closers:
@@ -68,8 +78,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(plates.router)
     app.include_router(tickets.router)
     app.include_router(events.router)
-    app.add_middleware(TimingMiddleware, metrics=services.metrics)
-    return app
+    served: Any = HotPlateRoutes(app, services) if hot_routes else app
+    return TimingMiddleware(served, metrics=services.metrics)
 
 
 def kafka_services(settings: ApiSettings, cities: CityDirectory | None = None) -> Services:
@@ -90,7 +100,7 @@ def kafka_services(settings: ApiSettings, cities: CityDirectory | None = None) -
     return services
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env() -> TimingMiddleware:
     # The replica and audit threads wake a few times a second; each wake-up makes the
     # request loop hand over the GIL, by default only after 5 ms. A shorter interval turns
     # those hand-overs into sub-millisecond pauses instead of 5 ms stalls of every check.

@@ -47,6 +47,14 @@ class ApiMetrics:
             ["result"],
             registry=self.registry,
         )
+        self._check_counters: dict[tuple[str, str], Any] = {}
+
+    def count_check(self, kind: str, status: str) -> None:
+        """One check answered; the labelled child is looked up once per (kind, status)."""
+        counter = self._check_counters.get((kind, status))
+        if counter is None:
+            counter = self._check_counters[(kind, status)] = self.checks.labels(kind, status)
+        counter.inc()
 
     def observe_replica(self, read: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(_ReplicaCollector(read))

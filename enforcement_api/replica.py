@@ -18,13 +18,13 @@ cost a few hundred MB instead of gigabytes of model objects.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from pydantic import ValidationError
 
 from streams.contract import ClockMark, Entitlement, ValidityRecord
@@ -165,7 +165,7 @@ class ValidityIndex:
 
 def _updated_at(value: bytes) -> datetime | None:
     try:
-        body = json.loads(value)
+        body = orjson.loads(value)  # ~4x json.loads: a million of these at catch-up
         return datetime.fromisoformat(body["updated_at"])
     except (ValueError, KeyError, TypeError):
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 
@@ -17,7 +18,12 @@ from enforcement_api.api.deps import (
     parse_plate,
     parse_zone,
 )
-from enforcement_api.api.render import json_response, record_check
+from enforcement_api.api.render import (
+    plate_check_body,
+    plate_check_json,
+    raw_json_response,
+    record_check,
+)
 from enforcement_api.api.schemas import (
     ErrorBody,
     PlateBatchItemError,
@@ -25,7 +31,8 @@ from enforcement_api.api.schemas import (
     PlateBatchResult,
     PlateCheck,
 )
-from enforcement_api.checks import check_plate
+from enforcement_api.checks import Lookup, check_plate, format_moment
+from enforcement_api.core.security import Principal
 from enforcement_api.services import Services
 from streams.contract import InvalidPlate, normalise_plate
 
@@ -49,7 +56,9 @@ def _parking_city(services: Services, city: str) -> None:
 # FastAPI 0.165, resolving the usual `Annotated` dependencies and query parameters costs
 # ~170 us a request, more than the check itself; this route reads the request directly
 # and calls the same functions the dependencies wrap (measured: 3 457 -> 5 673 checks/s,
-# docs/PERFORMANCE.md). Its parameters are documented for OpenAPI by hand below.
+# docs/PERFORMANCE.md). Its parameters are documented for OpenAPI by hand below. In a
+# served process both plate routes are answered before FastAPI by api/hot.py, which
+# calls `answer_one_plate` and `answer_plate_batch` below just as these routes do.
 SINGLE_PLATE_PARAMETERS = [
     {"name": "city", "in": "path", "required": True, "schema": {"type": "string"}},
     {
@@ -78,25 +87,22 @@ SINGLE_PLATE_PARAMETERS = [
 ]
 
 
-@router.get(
-    "/plates/{plate}",
-    response_model=PlateCheck,
-    responses=ERRORS,
-    summary="Check one plate (ENF-1)",
-    openapi_extra={"parameters": SINGLE_PLATE_PARAMETERS, "security": [{"HTTPBearer": []}]},
-)
-async def check_one_plate(request: Request) -> Response:
-    """Status of a plate now (or at `at`) in a zone or the whole city, with the evidence,
-    near-miss suggestions when it has no right, and `as_of` of the replica."""
-    services: Services = request.app.state.services
-    city = request.path_params["city"]
-    principal = authenticate(services, bearer_token(request.headers.get("authorization")))
+def answer_one_plate(
+    services: Services,
+    city: str,
+    plate: str,
+    authorization: str | None,
+    at: str | None,
+    zone: str | None,
+) -> bytes:
+    """The single-plate check from the raw request parts: the JSON body of the answer, or
+    HTTPException (401, 429, 403, 404, 400 in that order). Records the check (ENF-3)."""
+    principal = authenticate(services, bearer_token(authorization))
     authorize(services, principal, ("warden",), city)
     _parking_city(services, city)
-    normalised = parse_plate(request.path_params["plate"])
-    query = request.query_params
-    moment = parse_at(query.get("at"))
-    zone_id = parse_zone(services, city, query.get("zone"))
+    normalised = parse_plate(plate)
+    moment = parse_at(at)
+    zone_id = parse_zone(services, city, zone)
     lookup = check_plate(
         services.index,
         city,
@@ -107,7 +113,95 @@ async def check_one_plate(request: Request) -> Response:
         charging_required=services.cities.charging_required,
     )
     record_check(services, principal, lookup)
-    return json_response(PlateCheck.of(lookup))
+    return plate_check_json(lookup)
+
+
+@router.get(
+    "/plates/{plate}",
+    response_model=PlateCheck,
+    responses=ERRORS,
+    summary="Check one plate (ENF-1)",
+    openapi_extra={"parameters": SINGLE_PLATE_PARAMETERS, "security": [{"HTTPBearer": []}]},
+)
+async def check_one_plate(request: Request) -> Response:
+    """Status of a plate now (or at `at`) in a zone or the whole city, with the evidence,
+    near-miss suggestions when it has no right, and `as_of` of the replica."""
+    query = request.query_params
+    return raw_json_response(
+        answer_one_plate(
+            request.app.state.services,
+            request.path_params["city"],
+            request.path_params["plate"],
+            request.headers.get("authorization"),
+            query.get("at"),
+            query.get("zone"),
+        )
+    )
+
+
+def answer_plate_batch(services: Services, city: str, principal: Principal, body: bytes) -> bytes:
+    """The batch check of an authorised warden: the JSON body of the answer, or
+    HTTPException (404 city without parking, 400 bad body). Records every check."""
+    _parking_city(services, city)
+    try:
+        request = PlateBatchRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(400, _first_problem(exc)) from None
+    limit = services.settings.max_batch
+    if len(request.plates) > limit:
+        raise HTTPException(400, f"at most {limit} plates per request ({len(request.plates)} sent)")
+    moment = parse_at(request.at)
+    zone_id = parse_zone(services, city, request.zone)
+    grace = services.cities.grace_minutes(city)
+
+    @cache
+    def charging_required(*_: object) -> bool:  # same place and moment for every plate
+        return services.cities.charging_required(city, zone_id, moment)
+
+    results: list[Lookup | PlateBatchItemError] = []
+    for raw in request.plates:
+        try:
+            normalised = normalise_plate(raw)
+        except InvalidPlate as exc:
+            results.append(PlateBatchItemError(input=raw, error=exc.problem))
+            continue
+        lookup = check_plate(
+            services.index,
+            city,
+            normalised,
+            moment,
+            zone=zone_id,
+            grace_minutes=grace,
+            charging_required=charging_required,
+        )
+        record_check(services, principal, lookup)
+        results.append(lookup)
+    as_of = services.index.as_of(city)
+    try:
+        return orjson.dumps(
+            {
+                "city": city,
+                "zone": zone_id,
+                "at": format_moment(moment),
+                "as_of": None if as_of is None else format_moment(as_of),
+                "results": [
+                    plate_check_body(r) if isinstance(r, Lookup) else r.model_dump()
+                    for r in results
+                ],
+            }
+        )
+    except orjson.JSONEncodeError:  # see render.plate_check_json
+        return (
+            PlateBatchResult(
+                city=city,
+                zone=zone_id,
+                at=moment,
+                as_of=as_of,
+                results=[PlateCheck.of(r) if isinstance(r, Lookup) else r for r in results],
+            )
+            .model_dump_json()
+            .encode()
+        )
 
 
 @router.post(
@@ -127,49 +221,7 @@ async def check_many_plates(
 ) -> Response:
     """One result per plate, in the order sent; an unreadable plate gets `status: invalid`
     and does not fail the others. Up to `API_MAX_BATCH` (1000) plates per request."""
-    _parking_city(services, city)
-    try:
-        body = PlateBatchRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise HTTPException(400, _first_problem(exc)) from None
-    limit = services.settings.max_batch
-    if len(body.plates) > limit:
-        raise HTTPException(400, f"at most {limit} plates per request ({len(body.plates)} sent)")
-    moment = parse_at(body.at)
-    zone_id = parse_zone(services, city, body.zone)
-    grace = services.cities.grace_minutes(city)
-
-    @cache
-    def charging_required(*_: object) -> bool:  # same place and moment for every plate
-        return services.cities.charging_required(city, zone_id, moment)
-
-    results: list[PlateCheck | PlateBatchItemError] = []
-    for raw in body.plates:
-        try:
-            normalised = normalise_plate(raw)
-        except InvalidPlate as exc:
-            results.append(PlateBatchItemError(input=raw, error=exc.problem))
-            continue
-        lookup = check_plate(
-            services.index,
-            city,
-            normalised,
-            moment,
-            zone=zone_id,
-            grace_minutes=grace,
-            charging_required=charging_required,
-        )
-        record_check(services, principal, lookup)
-        results.append(PlateCheck.of(lookup))
-    return json_response(
-        PlateBatchResult(
-            city=city,
-            zone=zone_id,
-            at=moment,
-            as_of=services.index.as_of(city),
-            results=results,
-        )
-    )
+    return raw_json_response(answer_plate_batch(services, city, principal, await request.body()))
 
 
 def _first_problem(exc: ValidationError) -> str:

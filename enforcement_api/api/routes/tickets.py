@@ -13,7 +13,7 @@ from enforcement_api.api.deps import (
     parse_code,
     phone_spellings,
 )
-from enforcement_api.api.render import json_response, record_check
+from enforcement_api.api.render import raw_json_response, record_check, subject_check_json
 from enforcement_api.api.schemas import ErrorBody, SubjectCheck
 from enforcement_api.checks import check_subject
 
@@ -54,7 +54,7 @@ async def check_ticket(
         grace_minutes=services.cities.grace_minutes(city),
     )
     record_check(services, principal, lookup)
-    return json_response(SubjectCheck.of(lookup))
+    return raw_json_response(subject_check_json(lookup))
 
 
 @router.get(
@@ -79,7 +79,7 @@ async def check_phone(
         grace_minutes=services.cities.grace_minutes(city),
     )
     record_check(services, principal, lookup)
-    return json_response(SubjectCheck.of(lookup))
+    return raw_json_response(subject_check_json(lookup))
 
 
 @router.get(
@@ -104,4 +104,4 @@ async def check_card(
         grace_minutes=services.cities.grace_minutes(city),
     )
     record_check(services, principal, lookup)
-    return json_response(SubjectCheck.of(lookup))
+    return raw_json_response(subject_check_json(lookup))
