@@ -34,6 +34,18 @@ def normalise_plate(text: str) -> str:
     """
     if not isinstance(text, str):
         raise InvalidPlate("plate must be text")
+    if text.isascii():
+        # Most plates: NFC changes nothing and an ASCII letter or digit is all isalnum
+        # admits, so the per-character Unicode checks below are only for the rest (and
+        # for the reason a bad plate is refused).
+        ascii_plate = _SEPARATORS.sub("", text).upper()
+        if ascii_plate.isalnum() and PLATE_MIN_LENGTH <= len(ascii_plate) <= PLATE_MAX_LENGTH:
+            return ascii_plate
+    return _normalise_unicode(text)
+
+
+def _normalise_unicode(text: str) -> str:
+    """`normalise_plate` for any text, character by character (gives the refusal reason)."""
     compact = _SEPARATORS.sub("", unicodedata.normalize("NFC", text))
     if not compact:
         raise InvalidPlate("plate is empty")

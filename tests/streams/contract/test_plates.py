@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.contract import InvalidPlate, normalise_plate
+from streams.contract.plates import _normalise_unicode
 
 
 @pytest.mark.parametrize(
@@ -34,3 +37,24 @@ def test_nis1_decomposed_diacritics_equal_precomposed() -> None:
 def test_nis1_anything_else_is_invalid(text: str) -> None:
     with pytest.raises(InvalidPlate):
         normalise_plate(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(max_codepoint=127), max_size=16),
+        st.text(alphabet="ABNIZabz0159 -\t\n._", max_size=16),  # mostly plate-like
+    )
+)
+def test_nis1_ascii_shortcut_answers_as_the_full_check(text: str) -> None:
+    """NIS-1: the ASCII shortcut accepts and normalises exactly what the per-character
+    Unicode check does, and refuses the rest (with that check's reason)."""
+    try:
+        expected: str | None = _normalise_unicode(text)
+    except InvalidPlate:
+        expected = None
+    if expected is None:
+        with pytest.raises(InvalidPlate):
+            normalise_plate(text)
+    else:
+        assert normalise_plate(text) == expected
