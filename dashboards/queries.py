@@ -6,7 +6,10 @@ immutable records (events, ledger, checks, outcomes, dead letters), argMax over 
 per ticket for entitlements and rides (a stay that was extended or stopped has several
 versions; the latest wins). These are the query-time rollups: occupancy per zone per 5
 minutes, revenue per zone/channel/hour, checks per status per zone/hour, and so on.
-Materialized rollups would double-count redelivered records, so none are kept.
+For long windows, whole UTC days of occupancy, visits, revenue, events per minute and
+outcomes come from daily rollups (`dashboards/rollups.py`, recomputed idempotently by a
+job, never materialized views, which would double-count redelivered records); partial and
+open days from the base tables, with the same SQL (`dashboards/sql.py`).
 
 Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
 benchmark call them directly. Connection settings come from `infra.settings`; each thread
@@ -16,19 +19,19 @@ has its own client (clickhouse-driver clients are not thread-safe).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from clickhouse_driver import Client
 
+from dashboards import rollups, sql
+from dashboards.rollups import Rollup
+from dashboards.sql import LOOKBACK_S, PARKING_KINDS
 from infra.settings import Settings
 
-PARKING_KINDS = ("hourly", "day", "app_stay")
 TICKET_KINDS = ("transit_ticket", "period_ticket")
-#: Longest stay or ticket that may reach into a window from before it (moBILET max 7 days).
-LOOKBACK_S = 7 * 24 * 3600
 SLOT_S = 300  # occupancy resolution: 5 minutes
 
 _local = threading.local()
@@ -102,27 +105,45 @@ def latest_time(city: str, client: Client | None = None) -> datetime | None:
     return latest.to_pydatetime()
 
 
+# --- long-window figures: base tables for partial days, daily rollups for whole days -----
+
+
+def _combined(
+    rollup: Rollup | None,
+    rolled_columns: str,
+    base: Callable[[str, str, str], str],
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None,
+    extra: str = "",
+    **more: Any,
+) -> tuple[str, dict[str, Any]]:
+    """The partial figures of [start, end) as one UNION ALL: whole UTC days that have a
+    rollup from it (`dashboards/rollups.py`), every other piece from the base tables.
+    With `rollup=None` (or nothing rolled up yet) it is the plain base-table query."""
+    s, e = _ts(start), _ts(end)
+    days: tuple[int, ...] = ()
+    gaps = [(s, e)]
+    if rollup is not None:
+        days, gaps = rollups.plan(client or connection(), rollup, s, e)
+    params: dict[str, Any] = {"city": city, "start": s, "end": e, **more}
+    parts = []
+    for i, (gs, ge) in enumerate(gaps):
+        params[f"s{i}"], params[f"e{i}"] = gs, ge
+        parts.append(f"SELECT * FROM ({base('city = %(city)s', f's{i}', f'e{i}')})")
+    if days:
+        params["days"] = days
+        assert rollup is not None
+        parts.append(rollups.rolled_rows(rollup, rolled_columns, extra))
+    return " UNION ALL ".join(parts), params
+
+
+def _rollup(name: str, use: bool) -> Rollup | None:
+    return rollups.ROLLUPS[name] if use else None
+
+
 # --- occupancy (Curb Data Specification vocabulary: occupancy, turnover, dwell) -----------
-
-
-def _stays_sql(kinds_param: str = "kinds") -> str:
-    """One row per ticket, its latest version; `vu` ends at a revocation (NIS-9)."""
-    return f"""
-        SELECT
-            ticket_id,
-            argMax(zone, version) AS zone,
-            argMax(plate, version) AS plate,
-            argMax(state, version) AS st,
-            argMax(valid_from, version) AS vf,
-            argMax(valid_until, version) AS vu0,
-            argMax(revoked_at, version) AS rv,
-            if(st = 'revoked' AND rv IS NOT NULL, least(vu0, assumeNotNull(rv)), vu0) AS vu
-        FROM entitlements
-        WHERE city = %(city)s AND kind IN %({kinds_param})s
-          AND valid_from < toDateTime(%(end)s)
-          AND valid_from >= toDateTime(%(start)s - {LOOKBACK_S})
-        GROUP BY ticket_id
-    """
 
 
 def occupancy_5m(
@@ -132,6 +153,7 @@ def occupancy_5m(
     kinds: Sequence[str] = PARKING_KINDS,
     client: Client | None = None,
     slot_s: int = SLOT_S,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Vehicles with a valid stay per zone per 5-minute slot: columns zone, slot, vehicles.
 
@@ -141,26 +163,20 @@ def occupancy_5m(
     A vehicle counts once per slot however many tickets it holds (a Niš driver's second
     hour is a second ticket); rows whose plate pseudonym was cleared by retention count per
     ticket instead. `uniq` only starts sampling beyond 65 536 distinct values, far above any zone.
+    Whole days come from the daily rollup for the page's slot sizes and parking kinds.
     """
     slot = int(slot_s)
-    sql = f"""
-        SELECT zone, toDateTime(n * {slot}) AS slot,
-               uniq(if(plate = '', ticket_id, plate)) AS vehicles
-        FROM (
-            SELECT zone, plate, ticket_id,
-                   toUInt32(greatest(vf, toDateTime(%(start)s))) AS s,
-                   toUInt32(least(vu, toDateTime(%(end)s))) AS e
-            FROM ({_stays_sql()})
-            WHERE vu > toDateTime(%(start)s) AND vu > vf
-        )
-        ARRAY JOIN arrayMap(
-            i -> intDiv(s, {slot}) + i,
-            range(toUInt32(intDiv(e - 1, {slot}) - intDiv(s, {slot}) + 1))
-        ) AS n
-        GROUP BY zone, slot
+    use = use_rollups and slot in rollups.OCCUPANCY_SLOTS and tuple(kinds) == PARKING_KINDS
+    inner, params = _combined(
+        _rollup("occupancy", use), "zone, slot, vehicles",
+        lambda scope, s, e: sql.occupancy(scope, s, e, slot),
+        city, start, end, client, extra=f"AND slot_s = {slot}", kinds=tuple(kinds),
+    )  # fmt: skip
+    query = f"""
+        SELECT zone, slot, vehicles FROM ({inner})
         ORDER BY slot, zone
     """
-    return _frame(sql, _params(city, start, end, kinds=tuple(kinds)), client)
+    return _frame(query, params, client)
 
 
 def visits(
@@ -169,65 +185,73 @@ def visits(
     end: datetime,
     kinds: Sequence[str] = PARKING_KINDS,
     client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Per zone: visits started in the window (one vehicle's tickets in a zone on a day
     joined into one visit), their average dwell in minutes and the paid tickets."""
-    sql = f"""
-        SELECT zone, count() AS visits, avg(e - s) / 60 AS avg_dwell_minutes,
+    use = use_rollups and tuple(kinds) == PARKING_KINDS
+    inner, params = _combined(
+        _rollup("visits", use), "zone, visits, dwell_s, tickets", sql.visits,
+        city, start, end, client, kinds=tuple(kinds),
+    )  # fmt: skip
+    query = f"""
+        SELECT zone, sum(visits) AS visits, sum(dwell_s) / visits / 60 AS avg_dwell_minutes,
                sum(tickets) AS tickets
-        FROM (
-            SELECT zone, if(plate = '', ticket_id, plate) AS vehicle, toDate(vf) AS day,
-                   min(vf) AS s, max(vu) AS e, count() AS tickets
-            FROM ({_stays_sql()})
-            WHERE vf >= toDateTime(%(start)s) AND vu > vf
-            GROUP BY zone, vehicle, day
-        )
+        FROM ({inner})
         GROUP BY zone
         ORDER BY zone
     """
-    return _frame(sql, _params(city, start, end, kinds=tuple(kinds)), client)
+    return _frame(query, params, client)
 
 
 # --- revenue -------------------------------------------------------------------------------
 
 
 def revenue_hourly(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Per hour, zone and channel: revenue (charge + capture - refund), refunds, releases,
     top-ups, in minor units; plus the currency."""
-    sql = """
-        SELECT toStartOfHour(time) AS hour, zone, channel, any(currency) AS currency,
-               sumIf(amount, kind IN ('charge', 'capture'))
-                 - sumIf(amount, kind = 'refund') AS revenue,
-               sumIf(amount, kind = 'refund') AS refunds,
-               sumIf(amount, kind = 'release') AS releases,
-               sumIf(amount, kind = 'topup') AS topups,
-               countIf(kind IN ('charge', 'capture')) AS payments
-        FROM ledger FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+    inner, params = _combined(
+        _rollup("revenue", use_rollups),
+        "hour, zone, channel, currency, revenue, refunds, releases, topups, payments",
+        sql.revenue, city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT hour, zone, channel, any(currency) AS currency, sum(revenue) AS revenue,
+               sum(refunds) AS refunds, sum(releases) AS releases, sum(topups) AS topups,
+               sum(payments) AS payments
+        FROM ({inner})
         GROUP BY hour, zone, channel
         ORDER BY hour, zone, channel
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def revenue_by_product(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
-    sql = """
-        SELECT product, purse, any(currency) AS currency,
-               sumIf(amount, kind IN ('charge', 'capture'))
-                 - sumIf(amount, kind = 'refund') AS revenue,
-               countIf(kind IN ('charge', 'capture')) AS payments,
-               sumIf(amount, kind = 'refund') AS refunds
-        FROM ledger FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
-          AND product != ''
+    inner, params = _combined(
+        _rollup("revenue_product", use_rollups),
+        "product, purse, currency, revenue, payments, refunds",
+        sql.revenue_product, city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT product, purse, any(currency) AS currency, sum(revenue) AS revenue,
+               sum(payments) AS payments, sum(refunds) AS refunds
+        FROM ({inner})
         GROUP BY product, purse
-        ORDER BY revenue DESC
+        ORDER BY revenue DESC, product, purse
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 # --- compliance (ENF-3) ----------------------------------------------------------------------
@@ -373,28 +397,40 @@ def refusals_hourly(
 
 
 def events_per_minute(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Inbound events per minute of event time and type (events/s = events / 60)."""
-    sql = """
-        SELECT toStartOfMinute(time) AS minute, type, count() AS events
-        FROM events FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+    inner, params = _combined(
+        _rollup("events", use_rollups), "minute, type, events", sql.events_minute,
+        city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT minute, type, sum(events) AS events FROM ({inner})
         GROUP BY minute, type ORDER BY minute, type
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def outcomes_summary(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
-    sql = """
-        SELECT type, outcome, rule, count() AS events
-        FROM outcomes FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
-        GROUP BY type, outcome, rule ORDER BY events DESC
+    inner, params = _combined(
+        _rollup("outcomes", use_rollups), "type, outcome, rule, events", sql.outcomes,
+        city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT type, outcome, rule, sum(events) AS events FROM ({inner})
+        GROUP BY type, outcome, rule ORDER BY events DESC, type, outcome, rule
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def dead_letters(
