@@ -150,9 +150,7 @@ def test_refresh_is_idempotent_and_recomputes_only_changed_days(client: Client) 
     late = END - timedelta(days=3, hours=5)
     _late_payment(client, "late-1", late)
     recomputed = rollups.refresh(client, now_s=NOW)
-    assert sorted(recomputed) == sorted(
-        [("revenue", _day(late)), ("revenue_product", _day(late))]
-    )
+    assert sorted(recomputed) == sorted([("revenue", _day(late)), ("revenue_product", _day(late))])
     assert assert_same_figures(client) > 0
     # The same payment delivered again changes no figure (and collapses in the base table).
     _late_payment(client, "late-1", late)

@@ -224,3 +224,62 @@ def test_outage_clickhouse_down_during_a_stream_loses_no_row(
         sink.wait(timeout=30)
         ch.disconnect()
     assert sink.returncode == 0, log_file.read_text()[-3000:]
+
+
+def test_processes_share_the_partitions_as_one_group_and_write_every_row_once(
+    services_up: Settings, topic_prefix: str, clickhouse_database: str, tmp_path: Path
+) -> None:
+    """`--processes 2`: two workers, one consumer group; every record published twice is
+    in ClickHouse once (query results), both workers held partitions, SIGTERM stops all."""
+    database = f"{clickhouse_database}_procs"
+    prefix = f"{topic_prefix}procs."
+    log_file = tmp_path / "sink.log"
+    env = {
+        **os.environ,
+        **services_up.as_env(),
+        "CLICKHOUSE_DATABASE": database,
+        "PLATFORM_TOPIC_PREFIX": prefix,
+        "ANALYTICS_SINK_GROUP": f"sink-{prefix}",
+        "ANALYTICS_BATCH_SECONDS": "0.5",
+        "ANALYTICS_ROLLUP_SECONDS": "0",
+        "STREAMS_PARTITIONS": str(PARTITIONS),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log_file.open("wb") as log:
+        sink = subprocess.Popen(
+            [sys.executable, "-m", "streams.analytics_sink", "--processes", "2"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    topics = Topics(prefix)
+    ch = Client(**services_up.clickhouse.client_kwargs(database="default"))
+    try:
+
+        def both_assigned() -> bool:
+            text = log_file.read_text()
+            assert sink.poll() is None, text[-3000:]
+            return all(
+                any(f"[{i}]: assigned" in line and "assigned 0 " not in line
+                    for line in text.splitlines())
+                for i in (0, 1)
+            )  # fmt: skip
+
+        wait_for(both_assigned, 90, "both workers to hold partitions")
+        events = [(topics.raw, r.sms_event(i).to_json(), f"k{i}".encode()) for i in range(400)]
+        produce(services_up.kafka_bootstrap, events + events)
+
+        def count() -> int:
+            return ch.execute(f"SELECT count() FROM {database}.events FINAL")[0][0]
+
+        wait_for(lambda: count() >= 400, 60, "all 400 events")
+        ids = {row[0] for row in ch.execute(f"SELECT event_id FROM {database}.events FINAL")}
+        assert ids == {f"sms-{i}" for i in range(400)}
+        partitions = ch.execute(f"SELECT uniqExact(kafka_partition) FROM {database}.events")
+        assert partitions[0][0] == PARTITIONS
+    finally:
+        sink.terminate()
+        sink.wait(timeout=60)
+        ch.execute(f"DROP DATABASE IF EXISTS {database}")
+        ch.disconnect()
+    text = log_file.read_text()
+    assert sink.returncode == 0, text[-3000:]
+    assert "worker 0 stopped" in text and "worker 1 stopped" in text, text[-3000:]
