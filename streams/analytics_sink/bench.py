@@ -33,7 +33,7 @@ from clickhouse_driver import Client
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from dashboards import queries
+from dashboards import queries, rollups
 from dashboards.metrics import slot_seconds
 from infra.clickhouse.migrations import migrate
 from infra.settings import Settings
@@ -320,30 +320,53 @@ def time_query(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
     return statistics.median(samples), p95, rows
 
 
-def bench_queries(client: Client, repeat: int) -> list[tuple[str, str, float, float, int]]:
+ROLLUP_BACKED = {"occupancy_5m", "visits", "revenue_hourly", "revenue_by_product",
+                 "events_per_minute", "outcomes_summary"}  # fmt: skip
+
+
+def bench_rollups(client: Client) -> None:
+    """The rollup job over the loaded month: a first run (every day), then a run with
+    nothing changed (what the sink pays every ANALYTICS_ROLLUP_SECONDS)."""
+    for what in ("first run (every closed day)", "second run (nothing changed)"):
+        started = time.perf_counter()
+        days = rollups.refresh(client)
+        print(f"rollups, {what}: {len(days)} rollup-days in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+
+
+def bench_queries(
+    client: Client, repeat: int, base_too: bool = False
+) -> list[tuple[str, str, float, float, int]]:
+    """Every query, p50/p95; with `base_too`, the rollup-backed ones also without rollups."""
     results = []
     for span_name, span in (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
                             ("30 d", timedelta(days=30))):  # fmt: skip
         start, end = END - span, END
         for name in QUERY_NAMES:
-            fn = getattr(queries, name)
-            city = CITY_OF.get(name, "nis")
-            if name == "latest_time":
-                call = lambda fn=fn, city=city: [fn(city, client=client)]  # noqa: E731
-            elif name in ("cities", "sink_lag"):
-                call = lambda fn=fn: fn(client=client)  # noqa: E731
-            elif name == "occupancy_5m":  # as the Occupancy page asks: slots widen with the window
-                slot = slot_seconds(span.total_seconds())
-                call = lambda fn=fn, city=city, s=start, e=end, slot=slot: fn(  # noqa: E731
-                    city, s, e, client=client, slot_s=slot
-                )
-            else:
-                call = lambda fn=fn, city=city, s=start, e=end: fn(city, s, e, client=client)  # noqa: E731
-            p50, p95, rows = time_query(call, repeat)
-            results.append((span_name, name, p50, p95, rows))
-            print(f"  {span_name:>5} {name:<20} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
-                  f"  ({rows} rows)", flush=True)  # fmt: skip
+            variants = [(name, {})]
+            if base_too and name in ROLLUP_BACKED:
+                variants.append((f"{name} (base)", {"use_rollups": False}))
+            for label, more in variants:
+                p50, p95, rows = time_query(_call(name, start, end, span, client, more), repeat)
+                results.append((span_name, label, p50, p95, rows))
+                print(f"  {span_name:>5} {label:<27} p50 {p50 * 1000:7.1f} ms  "
+                      f"p95 {p95 * 1000:7.1f} ms  ({rows} rows)", flush=True)  # fmt: skip
     return results
+
+
+def _call(
+    name: str, start: datetime, end: datetime, span: timedelta, client: Client, more: dict
+) -> Callable[[], Any]:
+    """The query as its page asks it (occupancy: slots widen with the window)."""
+    fn = getattr(queries, name)
+    city = CITY_OF.get(name, "nis")
+    if name == "latest_time":
+        return lambda: [fn(city, client=client)]
+    if name in ("cities", "sink_lag"):
+        return lambda: fn(client=client)
+    if name == "occupancy_5m":
+        more = {**more, "slot_s": slot_seconds(span.total_seconds())}
+    return lambda: fn(city, start, end, client=client, **more)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         help="sink runs to time, e.g. 1,2,3 (worker processes in one group)",
     )  # fmt: skip
     parser.add_argument("--reuse", help="time the queries on this already loaded database")
+    parser.add_argument("--no-refresh", action="store_true", help="skip the rollup job")
+    parser.add_argument(
+        "--compare-base", action="store_true",
+        help="also time the rollup-backed queries on the base tables alone (the before)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     database = args.reuse or f"bench_{secrets.token_hex(3)}"
@@ -370,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{platform.python_version()}, database {database}")  # fmt: skip
     try:
         if args.reuse:
-            bench_queries(client, args.repeat)
+            if not args.no_refresh:
+                bench_rollups(client)
+            bench_queries(client, args.repeat, base_too=args.compare_base)
             return 0
         records = record_stream(args.sink_records)
         rate, rows = bench_mapping(records)
@@ -414,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - started
         total = sum(counts.values())
         print(f"loaded {counts} = {total:,} rows in {load_s:.0f} s ({total / load_s:,.0f} rows/s)")
-        bench_queries(client, args.repeat)
+        bench_rollups(client)
+        bench_queries(client, args.repeat, base_too=args.compare_base)
     finally:
         writer.close()
         if not args.keep and not args.reuse:
