@@ -112,11 +112,11 @@ FIGURES: dict[str, Callable[..., pd.DataFrame]] = {
 CITIES = ("nis", "tarnow", "hradec", "mobilet")
 
 
-def assert_same_figures(client: Client) -> int:
+def assert_same_figures(client: Client, cities: tuple[str, ...] = CITIES) -> int:
     """Every figure, city and window: rollup-backed == base tables; returns how many
     comparisons had days from a rollup."""
     used = 0
-    for city in CITIES:
+    for city in cities:
         for window, (start, end) in WINDOWS.items():
             days, _ = rollups.plan(client, rollups.ROLLUPS["revenue"], *_span(start, end))
             used += bool(days)
@@ -151,14 +151,14 @@ def test_refresh_is_idempotent_and_recomputes_only_changed_days(client: Client) 
     _late_payment(client, "late-1", late)
     recomputed = rollups.refresh(client, now_s=NOW)
     assert sorted(recomputed) == sorted([("revenue", _day(late)), ("revenue_product", _day(late))])
-    assert assert_same_figures(client) > 0
+    assert assert_same_figures(client, ("nis",)) > 0
     # The same payment delivered again changes no figure (and collapses in the base table).
     _late_payment(client, "late-1", late)
     before = queries.revenue_hourly("nis", *WINDOWS["7 d"], client=client)
     rollups.refresh(client, now_s=NOW)
     after = queries.revenue_hourly("nis", *WINDOWS["7 d"], client=client)
     pd.testing.assert_frame_equal(after, before)
-    assert assert_same_figures(client) > 0
+    assert assert_same_figures(client, ("nis",)) > 0
 
 
 @pytest.mark.integration
@@ -174,7 +174,7 @@ def test_redelivered_month_changes_no_figure(month: tuple[Settings, str], client
         pd.testing.assert_frame_equal(
             fn("nis", *WINDOWS["30 d"], client=client), before[figure], obj=figure
         )
-    assert assert_same_figures(client) > 0
+    assert assert_same_figures(client, ("nis", "tarnow")) > 0
 
 
 def _day(moment: datetime) -> int:
