@@ -40,6 +40,9 @@ OCCUPANCY_SLOTS = (300, 900, 3600)
 #: A day is closed (rolled up) once it ended this long ago: late records keep arriving
 #: for a while, and each arrival in a closed day costs a recomputation.
 SETTLE_S = 900
+#: Days further back are not rolled up (a record with a broken time would otherwise make
+#: the job walk back to 1970); dashboards offer 30 days.
+HORIZON_DAYS = 400
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +143,19 @@ def split_window(
     return days, gaps
 
 
-def closed_days(days_with_rows: Iterable[int], now_s: int, settle_s: int = SETTLE_S) -> range:
-    """Days to keep rolled up: from the first day with rows to the last closed day."""
-    present = list(days_with_rows)
+def closed_days(
+    days_with_rows: Iterable[int],
+    now_s: int,
+    settle_s: int = SETTLE_S,
+    horizon_days: int = HORIZON_DAYS,
+) -> range:
+    """Days to keep rolled up: from the first day with rows (at most `horizon_days` back)
+    to the last closed day."""
+    last = day_of(now_s - settle_s)
+    present = [d for d in days_with_rows if d >= last - horizon_days]
     if not present:
         return range(0)
-    return range(min(present), day_of(now_s - settle_s))
+    return range(min(present), last)
 
 
 def source_digest(counts: Mapping[int, int], day: int, lookback_days: int) -> str:

@@ -52,6 +52,13 @@ def test_open_day_and_the_settling_time_are_not_rolled_up() -> None:
     assert rollups.closed_days([], now) == range(0)
 
 
+def test_a_record_with_a_broken_time_does_not_send_the_job_back_to_1970() -> None:
+    now = 20_000 * DAY
+    assert rollups.closed_days([0, 19_990], now, settle_s=0, horizon_days=400) == range(
+        19_990, 20_000
+    )
+
+
 def test_source_digest_changes_when_a_day_it_depends_on_changes() -> None:
     counts = {8: 5, 10: 7}
     same = rollups.source_digest(counts, 10, lookback_days=2)
