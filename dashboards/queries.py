@@ -33,6 +33,9 @@ from infra.settings import Settings
 
 TICKET_KINDS = ("transit_ticket", "period_ticket")
 SLOT_S = 300  # occupancy resolution: 5 minutes
+#: Most base-table pieces a rollup-backed query reads (the two edges, plus a day or two
+#: being recomputed); with more, the window is read from the base tables alone.
+MAX_PIECES = 4
 
 _local = threading.local()
 
@@ -127,6 +130,8 @@ def _combined(
     gaps = [(s, e)]
     if rollup is not None:
         days, gaps = rollups.plan(client or connection(), rollup, s, e)
+        if len(gaps) > MAX_PIECES:  # a backfill under way: one scan beats many small ones
+            days, gaps = (), [(s, e)]
     params: dict[str, Any] = {"city": city, "start": s, "end": e, **more}
     parts = []
     for i, (gs, ge) in enumerate(gaps):
