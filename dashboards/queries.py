@@ -81,27 +81,27 @@ def _params(city: str, start: datetime, end: datetime, **more: Any) -> dict[str,
 
 def cities(client: Client | None = None) -> list[str]:
     """Cities that have any event, payment or ticket in analytics."""
-    sql = """
+    query = """
         SELECT DISTINCT city FROM (
             SELECT DISTINCT city FROM events
             UNION ALL SELECT DISTINCT city FROM ledger
             UNION ALL SELECT DISTINCT city FROM entitlements
         ) ORDER BY city
     """
-    frame = _frame(sql, {}, client)
+    frame = _frame(query, {}, client)
     return list(frame["city"]) if not frame.empty else []
 
 
 def latest_time(city: str, client: Client | None = None) -> datetime | None:
     """Event time of the city's newest event, ledger entry or check (None when no data)."""
-    sql = """
+    query = """
         SELECT max(t) AS latest FROM (
             SELECT max(time) AS t FROM events WHERE city = %(city)s
             UNION ALL SELECT max(time) AS t FROM ledger WHERE city = %(city)s
             UNION ALL SELECT max(answered_at) AS t FROM checks WHERE city = %(city)s
         )
     """
-    frame = _frame(sql, {"city": city}, client)
+    frame = _frame(query, {"city": city}, client)
     latest = frame["latest"].iloc[0] if not frame.empty else None
     if latest is None or pd.isna(latest) or latest.timestamp() <= 0:
         return None
@@ -266,7 +266,7 @@ def checks_by_status(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Officers' checks per zone, hour and answer (valid, grace, expired, none, ...)."""
-    sql = """
+    query = """
         SELECT zone, toStartOfHour(answered_at) AS hour, status, count() AS checks
         FROM checks FINAL
         WHERE city = %(city)s
@@ -274,13 +274,13 @@ def checks_by_status(
         GROUP BY zone, hour, status
         ORDER BY hour, zone, status
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def checks_by_officer(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
-    sql = """
+    query = """
         SELECT officer, role, count() AS checks,
                countIf(status IN ('expired', 'none', 'revoked')) AS violations
         FROM checks FINAL
@@ -290,7 +290,7 @@ def checks_by_officer(
         ORDER BY checks DESC
         LIMIT 50
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 # --- transit -------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def tickets_by_product(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Transit tickets sold (by start of validity) per product and channel."""
-    sql = f"""
+    query = f"""
         SELECT product, channel, count() AS tickets, sum(price) AS amount,
                any(currency) AS currency
         FROM (
@@ -318,7 +318,7 @@ def tickets_by_product(
         GROUP BY product, channel
         ORDER BY tickets DESC
     """
-    return _frame(sql, _params(city, start, end, kinds=TICKET_KINDS), client)
+    return _frame(query, _params(city, start, end, kinds=TICKET_KINDS), client)
 
 
 def _rides_sql() -> str:
@@ -345,39 +345,47 @@ def rides_hourly(
 ) -> pd.DataFrame:
     """Per hour of check-in: rides (a group travelling together is one ride), tickets
     (one per traveller, TRN-6) and the deposits taken at check-in (TRN-1)."""
-    sql = f"""
+    query = f"""
         SELECT toStartOfHour(t) AS hour, uniqExact(card, t) AS rides, count() AS tickets,
                sum(deposit) AS deposits
         FROM ({_rides_sql()})
         GROUP BY hour ORDER BY hour
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def stops_distribution(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Ride tickets per number of stops travelled (-1: no check-out, so no refund, TRN-2)."""
-    sql = f"""
+    query = f"""
         SELECT stops, count() AS tickets FROM ({_rides_sql()})
         GROUP BY stops ORDER BY stops
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def transit_refunds(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
-    """Refunds to transit purses (check-out refunds TRN-2, complaint refunds TRN-9)."""
-    sql = """
-        SELECT toStartOfHour(time) AS hour, purse, count() AS refunds, sum(amount) AS amount,
-               any(currency) AS currency
-        FROM ledger FINAL
-        WHERE city = %(city)s AND kind = 'refund' AND purse IN ('t_purse', 'e_purse')
-          AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
-        GROUP BY hour, purse ORDER BY hour
+    """Refunds to transit purses (check-out refunds TRN-2, complaint refunds TRN-9).
+
+    Copies are removed by grouping the few matching rows on the sorting key instead of
+    FINAL, which on 18.16 merges every row of every day of the window first (ledger
+    records are immutable: all copies of one are identical)."""
+    query = """
+        SELECT toStartOfHour(time) AS hour, p AS purse, count() AS refunds, sum(a) AS amount,
+               any(c) AS currency
+        FROM (
+            SELECT time, id, any(purse) AS p, any(amount) AS a, any(currency) AS c
+            FROM ledger
+            WHERE city = %(city)s AND kind = 'refund' AND purse IN ('t_purse', 'e_purse')
+              AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+            GROUP BY time, id
+        )
+        GROUP BY hour, purse ORDER BY hour, purse
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def refusals_hourly(
@@ -387,15 +395,19 @@ def refusals_hourly(
     rule: str = "HKR-6",
     client: Client | None = None,
 ) -> pd.DataFrame:
-    """Refused orders per hour under one rule (default HKR-6, the 1+4 limit)."""
-    sql = """
+    """Refused orders per hour under one rule (default HKR-6, the 1+4 limit). Copies are
+    removed by grouping the matching rows on the sorting key (see transit_refunds)."""
+    query = """
         SELECT toStartOfHour(time) AS hour, count() AS refusals
-        FROM outcomes FINAL
-        WHERE city = %(city)s AND outcome = 'refused' AND rule = %(rule)s
-          AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        FROM (
+            SELECT time, id FROM outcomes
+            WHERE city = %(city)s AND outcome = 'refused' AND rule = %(rule)s
+              AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+            GROUP BY time, id
+        )
         GROUP BY hour ORDER BY hour
     """
-    return _frame(sql, _params(city, start, end, rule=rule), client)
+    return _frame(query, _params(city, start, end, rule=rule), client)
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -442,7 +454,7 @@ def dead_letters(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Latest dead letters of the city (or of no readable city) in the window."""
-    sql = """
+    query = """
         SELECT received_at, type, reason, source_topic, event_id
         FROM dead_letters FINAL
         WHERE (city = %(city)s OR city = '')
@@ -450,15 +462,15 @@ def dead_letters(
         ORDER BY received_at DESC
         LIMIT 200
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def sink_lag(client: Client | None = None) -> pd.DataFrame:
     """Per topic: records in Kafka the sink has not committed yet, and when it last did."""
-    sql = """
+    query = """
         SELECT topic, sum(end_offset - least(end_offset, committed_offset)) AS lag,
                sum(committed_offset) AS committed, max(at) AS last_commit
         FROM sink_progress FINAL
         GROUP BY topic ORDER BY topic
     """
-    return _frame(sql, {}, client)
+    return _frame(query, {}, client)
