@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 log = logging.getLogger("streams.analytics_sink")
 
 RESTART_PAUSE_S = 2.0
 
 
-def _worker(index: int, stop: Any, log_level: str) -> None:
-    """One sink process (runs in a fresh interpreter: the 'spawn' start method)."""
+def _worker(index: int, log_level: str) -> None:
+    """One sink process (runs in a fresh interpreter: the 'spawn' start method). SIGTERM
+    (from the parent) or SIGINT stops it after flushing, like a single sink."""
     from infra.settings import Settings
     from streams.analytics_sink.pseudonyms import Pseudonymizer, key_from_env
     from streams.analytics_sink.sink import AnalyticsSink, SinkConfig
@@ -38,10 +38,9 @@ def _worker(index: int, stop: Any, log_level: str) -> None:
     logging.basicConfig(
         level=log_level, format=f"%(asctime)s %(levelname)s %(name)s[{index}]: %(message)s"
     )
-    local_stop = threading.Event()
+    stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: local_stop.set())
-    threading.Thread(target=lambda: (stop.wait(), local_stop.set()), daemon=True).start()
+        signal.signal(sig, lambda *_: stop.set())
     config = replace(SinkConfig.from_env(), housekeeping=index == 0)
     sink = AnalyticsSink(
         Settings.from_env(),
@@ -49,7 +48,7 @@ def _worker(index: int, stop: Any, log_level: str) -> None:
         config,
         Pseudonymizer(key_from_env()),
     )
-    stats = sink.run(local_stop)
+    stats = sink.run(stop)
     log.info("worker %d stopped: %s", index, stats)
 
 
@@ -58,13 +57,10 @@ def run_processes(count: int, stop: threading.Event, target: Callable[..., None]
     if count < 1:
         raise ValueError("--processes must be at least 1")
     ctx = mp.get_context("spawn")
-    shared_stop = ctx.Event()
     level = os.environ.get("ANALYTICS_LOG_LEVEL", "INFO")
 
     def start(index: int) -> BaseProcess:
-        proc = ctx.Process(
-            target=target, args=(index, shared_stop, level), name=f"analytics-sink-{index}"
-        )
+        proc = ctx.Process(target=target, args=(index, level), name=f"analytics-sink-{index}")
         proc.start()
         return proc
 
@@ -77,12 +73,16 @@ def run_processes(count: int, stop: threading.Event, target: Callable[..., None]
                 if stop.wait(RESTART_PAUSE_S):
                     break
                 workers[index] = start(index)
-    shared_stop.set()
+    # Signals, not a shared multiprocessing.Event: a worker killed while waiting on one
+    # leaves its condition waiting for that worker forever, and set() would hang here.
+    for proc in workers.values():
+        if proc.is_alive():
+            proc.terminate()  # SIGTERM: the worker flushes and commits what it inserted
     deadline = time.monotonic() + 30
     for proc in workers.values():
         proc.join(timeout=max(0.1, deadline - time.monotonic()))
         if proc.is_alive():
-            log.warning("worker %s did not stop in time; terminating it", proc.name)
-            proc.terminate()
+            log.warning("worker %s did not stop in time; killing it", proc.name)
+            proc.kill()
             proc.join(timeout=5)
     return 0

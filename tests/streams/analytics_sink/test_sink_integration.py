@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 from clickhouse_driver import Client
 from kafka import KafkaProducer
@@ -275,6 +276,19 @@ def test_processes_share_the_partitions_as_one_group_and_write_every_row_once(
         assert ids == {f"sms-{i}" for i in range(400)}
         partitions = ch.execute(f"SELECT uniqExact(kafka_partition) FROM {database}.events")
         assert partitions[0][0] == PARTITIONS
+
+        # A worker killed outright is started again; records sent meanwhile all arrive.
+        workers = [
+            p for p in psutil.Process(sink.pid).children() if "spawn_main" in " ".join(p.cmdline())
+        ]  # (not multiprocessing's resource tracker)
+        assert len(workers) == 2
+        workers[-1].kill()
+        more = [(topics.raw, r.sms_event(i).to_json(), f"k{i}".encode()) for i in range(400, 500)]
+        produce(services_up.kafka_bootstrap, more)
+        wait_for(lambda: "restarting" in log_file.read_text(), 30, "the worker's restart")
+        wait_for(lambda: count() >= 500, 90, "the events sent around the restart")
+        ids = {row[0] for row in ch.execute(f"SELECT event_id FROM {database}.events FINAL")}
+        assert ids == {f"sms-{i}" for i in range(500)}
     finally:
         sink.terminate()
         sink.wait(timeout=60)
