@@ -233,7 +233,7 @@ def compute_day(client: Executor, rollup: Rollup, day: int, source: str) -> int:
     client.execute(
         f"INSERT INTO {rollup.table} ({rollup.table_columns}) "
         f"SELECT city, toDate('{day_text(day)}'), {cols}, toUInt64({version}) "
-        f"FROM ({rollup.select('1', 's0', 'e0')})",
+        f"FROM ({rollup.select(sql.ALL_CITIES, 's0', 'e0')})",
         params,
     )
     # Only now does the day point at the new rows: readers never see half a computation.
