@@ -48,7 +48,10 @@ class SinkThread:
         config = SinkConfig(group=group, max_rows=10_000, max_age_s=0.5, partitions=PARTITIONS)
         self.sink = AnalyticsSink(settings, topics, config, Pseudonymizer(b"k"), database)
         self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self.sink.run, args=(self.stop_event,))
+        # daemon: a test failing before stop() must not keep the session from exiting
+        self.thread = threading.Thread(
+            target=self.sink.run, args=(self.stop_event,), daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:
