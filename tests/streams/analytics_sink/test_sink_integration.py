@@ -49,9 +49,7 @@ class SinkThread:
         self.sink = AnalyticsSink(settings, topics, config, Pseudonymizer(b"k"), database)
         self.stop_event = threading.Event()
         # daemon: a test failing before stop() must not keep the session from exiting
-        self.thread = threading.Thread(
-            target=self.sink.run, args=(self.stop_event,), daemon=True
-        )
+        self.thread = threading.Thread(target=self.sink.run, args=(self.stop_event,), daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
