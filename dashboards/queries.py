@@ -6,7 +6,10 @@ immutable records (events, ledger, checks, outcomes, dead letters), argMax over 
 per ticket for entitlements and rides (a stay that was extended or stopped has several
 versions; the latest wins). These are the query-time rollups: occupancy per zone per 5
 minutes, revenue per zone/channel/hour, checks per status per zone/hour, and so on.
-Materialized rollups would double-count redelivered records, so none are kept.
+For long windows, whole UTC days of occupancy, visits, revenue, events per minute and
+outcomes come from daily rollups (`dashboards/rollups.py`, recomputed idempotently by a
+job, never materialized views, which would double-count redelivered records); partial and
+open days from the base tables, with the same SQL (`dashboards/sql.py`).
 
 Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
 benchmark call them directly. Connection settings come from `infra.settings`; each thread
@@ -16,20 +19,23 @@ has its own client (clickhouse-driver clients are not thread-safe).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from clickhouse_driver import Client
 
+from dashboards import rollups, sql
+from dashboards.rollups import Rollup
+from dashboards.sql import LOOKBACK_S, PARKING_KINDS
 from infra.settings import Settings
 
-PARKING_KINDS = ("hourly", "day", "app_stay")
 TICKET_KINDS = ("transit_ticket", "period_ticket")
-#: Longest stay or ticket that may reach into a window from before it (moBILET max 7 days).
-LOOKBACK_S = 7 * 24 * 3600
 SLOT_S = 300  # occupancy resolution: 5 minutes
+#: Most base-table pieces a rollup-backed query reads (the two edges, plus a day or two
+#: being recomputed); with more, the window is read from the base tables alone.
+MAX_PIECES = 4
 
 _local = threading.local()
 
@@ -75,54 +81,74 @@ def _params(city: str, start: datetime, end: datetime, **more: Any) -> dict[str,
 
 def cities(client: Client | None = None) -> list[str]:
     """Cities that have any event, payment or ticket in analytics."""
-    sql = """
+    query = """
         SELECT DISTINCT city FROM (
             SELECT DISTINCT city FROM events
             UNION ALL SELECT DISTINCT city FROM ledger
             UNION ALL SELECT DISTINCT city FROM entitlements
         ) ORDER BY city
     """
-    frame = _frame(sql, {}, client)
+    frame = _frame(query, {}, client)
     return list(frame["city"]) if not frame.empty else []
 
 
 def latest_time(city: str, client: Client | None = None) -> datetime | None:
     """Event time of the city's newest event, ledger entry or check (None when no data)."""
-    sql = """
+    query = """
         SELECT max(t) AS latest FROM (
             SELECT max(time) AS t FROM events WHERE city = %(city)s
             UNION ALL SELECT max(time) AS t FROM ledger WHERE city = %(city)s
             UNION ALL SELECT max(answered_at) AS t FROM checks WHERE city = %(city)s
         )
     """
-    frame = _frame(sql, {"city": city}, client)
+    frame = _frame(query, {"city": city}, client)
     latest = frame["latest"].iloc[0] if not frame.empty else None
     if latest is None or pd.isna(latest) or latest.timestamp() <= 0:
         return None
     return latest.to_pydatetime()
 
 
+# --- long-window figures: base tables for partial days, daily rollups for whole days -----
+
+
+def _combined(
+    rollup: Rollup | None,
+    rolled_columns: str,
+    base: Callable[[str, str, str], str],
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None,
+    extra: str = "",
+    **more: Any,
+) -> tuple[str, dict[str, Any]]:
+    """The partial figures of [start, end) as one UNION ALL: whole UTC days that have a
+    rollup from it (`dashboards/rollups.py`), every other piece from the base tables.
+    With `rollup=None` (or nothing rolled up yet) it is the plain base-table query."""
+    s, e = _ts(start), _ts(end)
+    days: tuple[int, ...] = ()
+    gaps = [(s, e)]
+    if rollup is not None:
+        days, gaps = rollups.plan(client or connection(), rollup, s, e)
+        if len(gaps) > MAX_PIECES:  # a backfill under way: one scan beats many small ones
+            days, gaps = (), [(s, e)]
+    params: dict[str, Any] = {"city": city, "start": s, "end": e, **more}
+    parts = []
+    for i, (gs, ge) in enumerate(gaps):
+        params[f"s{i}"], params[f"e{i}"] = gs, ge
+        parts.append(f"SELECT * FROM ({base('city = %(city)s', f's{i}', f'e{i}')})")
+    if days:
+        params["days"] = days
+        assert rollup is not None
+        parts.append(rollups.rolled_rows(rollup, rolled_columns, extra))
+    return " UNION ALL ".join(parts), params
+
+
+def _rollup(name: str, use: bool) -> Rollup | None:
+    return rollups.ROLLUPS[name] if use else None
+
+
 # --- occupancy (Curb Data Specification vocabulary: occupancy, turnover, dwell) -----------
-
-
-def _stays_sql(kinds_param: str = "kinds") -> str:
-    """One row per ticket, its latest version; `vu` ends at a revocation (NIS-9)."""
-    return f"""
-        SELECT
-            ticket_id,
-            argMax(zone, version) AS zone,
-            argMax(plate, version) AS plate,
-            argMax(state, version) AS st,
-            argMax(valid_from, version) AS vf,
-            argMax(valid_until, version) AS vu0,
-            argMax(revoked_at, version) AS rv,
-            if(st = 'revoked' AND rv IS NOT NULL, least(vu0, assumeNotNull(rv)), vu0) AS vu
-        FROM entitlements
-        WHERE city = %(city)s AND kind IN %({kinds_param})s
-          AND valid_from < toDateTime(%(end)s)
-          AND valid_from >= toDateTime(%(start)s - {LOOKBACK_S})
-        GROUP BY ticket_id
-    """
 
 
 def occupancy_5m(
@@ -132,6 +158,7 @@ def occupancy_5m(
     kinds: Sequence[str] = PARKING_KINDS,
     client: Client | None = None,
     slot_s: int = SLOT_S,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Vehicles with a valid stay per zone per 5-minute slot: columns zone, slot, vehicles.
 
@@ -141,26 +168,20 @@ def occupancy_5m(
     A vehicle counts once per slot however many tickets it holds (a Niš driver's second
     hour is a second ticket); rows whose plate pseudonym was cleared by retention count per
     ticket instead. `uniq` only starts sampling beyond 65 536 distinct values, far above any zone.
+    Whole days come from the daily rollup for the page's slot sizes and parking kinds.
     """
     slot = int(slot_s)
-    sql = f"""
-        SELECT zone, toDateTime(n * {slot}) AS slot,
-               uniq(if(plate = '', ticket_id, plate)) AS vehicles
-        FROM (
-            SELECT zone, plate, ticket_id,
-                   toUInt32(greatest(vf, toDateTime(%(start)s))) AS s,
-                   toUInt32(least(vu, toDateTime(%(end)s))) AS e
-            FROM ({_stays_sql()})
-            WHERE vu > toDateTime(%(start)s) AND vu > vf
-        )
-        ARRAY JOIN arrayMap(
-            i -> intDiv(s, {slot}) + i,
-            range(toUInt32(intDiv(e - 1, {slot}) - intDiv(s, {slot}) + 1))
-        ) AS n
-        GROUP BY zone, slot
+    use = use_rollups and slot in rollups.OCCUPANCY_SLOTS and tuple(kinds) == PARKING_KINDS
+    inner, params = _combined(
+        _rollup("occupancy", use), "zone, slot, vehicles",
+        lambda scope, s, e: sql.occupancy(scope, s, e, slot),
+        city, start, end, client, extra=f"AND slot_s = {slot}", kinds=tuple(kinds),
+    )  # fmt: skip
+    query = f"""
+        SELECT zone, slot, vehicles FROM ({inner})
         ORDER BY slot, zone
     """
-    return _frame(sql, _params(city, start, end, kinds=tuple(kinds)), client)
+    return _frame(query, params, client)
 
 
 def visits(
@@ -169,65 +190,73 @@ def visits(
     end: datetime,
     kinds: Sequence[str] = PARKING_KINDS,
     client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Per zone: visits started in the window (one vehicle's tickets in a zone on a day
     joined into one visit), their average dwell in minutes and the paid tickets."""
-    sql = f"""
-        SELECT zone, count() AS visits, avg(e - s) / 60 AS avg_dwell_minutes,
+    use = use_rollups and tuple(kinds) == PARKING_KINDS
+    inner, params = _combined(
+        _rollup("visits", use), "zone, visits, dwell_s, tickets", sql.visits,
+        city, start, end, client, kinds=tuple(kinds),
+    )  # fmt: skip
+    query = f"""
+        SELECT zone, sum(visits) AS visits, sum(dwell_s) / visits / 60 AS avg_dwell_minutes,
                sum(tickets) AS tickets
-        FROM (
-            SELECT zone, if(plate = '', ticket_id, plate) AS vehicle, toDate(vf) AS day,
-                   min(vf) AS s, max(vu) AS e, count() AS tickets
-            FROM ({_stays_sql()})
-            WHERE vf >= toDateTime(%(start)s) AND vu > vf
-            GROUP BY zone, vehicle, day
-        )
+        FROM ({inner})
         GROUP BY zone
         ORDER BY zone
     """
-    return _frame(sql, _params(city, start, end, kinds=tuple(kinds)), client)
+    return _frame(query, params, client)
 
 
 # --- revenue -------------------------------------------------------------------------------
 
 
 def revenue_hourly(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Per hour, zone and channel: revenue (charge + capture - refund), refunds, releases,
     top-ups, in minor units; plus the currency."""
-    sql = """
-        SELECT toStartOfHour(time) AS hour, zone, channel, any(currency) AS currency,
-               sumIf(amount, kind IN ('charge', 'capture'))
-                 - sumIf(amount, kind = 'refund') AS revenue,
-               sumIf(amount, kind = 'refund') AS refunds,
-               sumIf(amount, kind = 'release') AS releases,
-               sumIf(amount, kind = 'topup') AS topups,
-               countIf(kind IN ('charge', 'capture')) AS payments
-        FROM ledger FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+    inner, params = _combined(
+        _rollup("revenue", use_rollups),
+        "hour, zone, channel, currency, revenue, refunds, releases, topups, payments",
+        sql.revenue, city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT hour, zone, channel, any(currency) AS currency, sum(revenue) AS revenue,
+               sum(refunds) AS refunds, sum(releases) AS releases, sum(topups) AS topups,
+               sum(payments) AS payments
+        FROM ({inner})
         GROUP BY hour, zone, channel
         ORDER BY hour, zone, channel
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def revenue_by_product(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
-    sql = """
-        SELECT product, purse, any(currency) AS currency,
-               sumIf(amount, kind IN ('charge', 'capture'))
-                 - sumIf(amount, kind = 'refund') AS revenue,
-               countIf(kind IN ('charge', 'capture')) AS payments,
-               sumIf(amount, kind = 'refund') AS refunds
-        FROM ledger FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
-          AND product != ''
+    inner, params = _combined(
+        _rollup("revenue_product", use_rollups),
+        "product, purse, currency, revenue, payments, refunds",
+        sql.revenue_product, city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT product, purse, any(currency) AS currency, sum(revenue) AS revenue,
+               sum(payments) AS payments, sum(refunds) AS refunds
+        FROM ({inner})
         GROUP BY product, purse
-        ORDER BY revenue DESC
+        ORDER BY revenue DESC, product, purse
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 # --- compliance (ENF-3) ----------------------------------------------------------------------
@@ -237,7 +266,7 @@ def checks_by_status(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Officers' checks per zone, hour and answer (valid, grace, expired, none, ...)."""
-    sql = """
+    query = """
         SELECT zone, toStartOfHour(answered_at) AS hour, status, count() AS checks
         FROM checks FINAL
         WHERE city = %(city)s
@@ -245,13 +274,13 @@ def checks_by_status(
         GROUP BY zone, hour, status
         ORDER BY hour, zone, status
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def checks_by_officer(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
-    sql = """
+    query = """
         SELECT officer, role, count() AS checks,
                countIf(status IN ('expired', 'none', 'revoked')) AS violations
         FROM checks FINAL
@@ -261,7 +290,7 @@ def checks_by_officer(
         ORDER BY checks DESC
         LIMIT 50
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 # --- transit -------------------------------------------------------------------------------
@@ -271,7 +300,7 @@ def tickets_by_product(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Transit tickets sold (by start of validity) per product and channel."""
-    sql = f"""
+    query = f"""
         SELECT product, channel, count() AS tickets, sum(price) AS amount,
                any(currency) AS currency
         FROM (
@@ -289,7 +318,7 @@ def tickets_by_product(
         GROUP BY product, channel
         ORDER BY tickets DESC
     """
-    return _frame(sql, _params(city, start, end, kinds=TICKET_KINDS), client)
+    return _frame(query, _params(city, start, end, kinds=TICKET_KINDS), client)
 
 
 def _rides_sql() -> str:
@@ -316,39 +345,47 @@ def rides_hourly(
 ) -> pd.DataFrame:
     """Per hour of check-in: rides (a group travelling together is one ride), tickets
     (one per traveller, TRN-6) and the deposits taken at check-in (TRN-1)."""
-    sql = f"""
+    query = f"""
         SELECT toStartOfHour(t) AS hour, uniqExact(card, t) AS rides, count() AS tickets,
                sum(deposit) AS deposits
         FROM ({_rides_sql()})
         GROUP BY hour ORDER BY hour
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def stops_distribution(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Ride tickets per number of stops travelled (-1: no check-out, so no refund, TRN-2)."""
-    sql = f"""
+    query = f"""
         SELECT stops, count() AS tickets FROM ({_rides_sql()})
         GROUP BY stops ORDER BY stops
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def transit_refunds(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
-    """Refunds to transit purses (check-out refunds TRN-2, complaint refunds TRN-9)."""
-    sql = """
-        SELECT toStartOfHour(time) AS hour, purse, count() AS refunds, sum(amount) AS amount,
-               any(currency) AS currency
-        FROM ledger FINAL
-        WHERE city = %(city)s AND kind = 'refund' AND purse IN ('t_purse', 'e_purse')
-          AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
-        GROUP BY hour, purse ORDER BY hour
+    """Refunds to transit purses (check-out refunds TRN-2, complaint refunds TRN-9).
+
+    Copies are removed by grouping the few matching rows on the sorting key instead of
+    FINAL, which on 18.16 merges every row of every day of the window first (ledger
+    records are immutable: all copies of one are identical)."""
+    query = """
+        SELECT toStartOfHour(time) AS hour, p AS purse, count() AS refunds, sum(a) AS amount,
+               any(c) AS currency
+        FROM (
+            SELECT time, id, any(purse) AS p, any(amount) AS a, any(currency) AS c
+            FROM ledger
+            WHERE city = %(city)s AND kind = 'refund' AND purse IN ('t_purse', 'e_purse')
+              AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+            GROUP BY time, id
+        )
+        GROUP BY hour, purse ORDER BY hour, purse
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def refusals_hourly(
@@ -358,50 +395,66 @@ def refusals_hourly(
     rule: str = "HKR-6",
     client: Client | None = None,
 ) -> pd.DataFrame:
-    """Refused orders per hour under one rule (default HKR-6, the 1+4 limit)."""
-    sql = """
+    """Refused orders per hour under one rule (default HKR-6, the 1+4 limit). Copies are
+    removed by grouping the matching rows on the sorting key (see transit_refunds)."""
+    query = """
         SELECT toStartOfHour(time) AS hour, count() AS refusals
-        FROM outcomes FINAL
-        WHERE city = %(city)s AND outcome = 'refused' AND rule = %(rule)s
-          AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+        FROM (
+            SELECT time, id FROM outcomes
+            WHERE city = %(city)s AND outcome = 'refused' AND rule = %(rule)s
+              AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+            GROUP BY time, id
+        )
         GROUP BY hour ORDER BY hour
     """
-    return _frame(sql, _params(city, start, end, rule=rule), client)
+    return _frame(query, _params(city, start, end, rule=rule), client)
 
 
 # --- operations ----------------------------------------------------------------------------
 
 
 def events_per_minute(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Inbound events per minute of event time and type (events/s = events / 60)."""
-    sql = """
-        SELECT toStartOfMinute(time) AS minute, type, count() AS events
-        FROM events FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
+    inner, params = _combined(
+        _rollup("events", use_rollups), "minute, type, events", sql.events_minute,
+        city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT minute, type, sum(events) AS events FROM ({inner})
         GROUP BY minute, type ORDER BY minute, type
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def outcomes_summary(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
-    sql = """
-        SELECT type, outcome, rule, count() AS events
-        FROM outcomes FINAL
-        WHERE city = %(city)s AND time >= toDateTime(%(start)s) AND time < toDateTime(%(end)s)
-        GROUP BY type, outcome, rule ORDER BY events DESC
+    inner, params = _combined(
+        _rollup("outcomes", use_rollups), "type, outcome, rule, events", sql.outcomes,
+        city, start, end, client,
+    )  # fmt: skip
+    query = f"""
+        SELECT type, outcome, rule, sum(events) AS events FROM ({inner})
+        GROUP BY type, outcome, rule ORDER BY events DESC, type, outcome, rule
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def dead_letters(
     city: str, start: datetime, end: datetime, client: Client | None = None
 ) -> pd.DataFrame:
     """Latest dead letters of the city (or of no readable city) in the window."""
-    sql = """
+    query = """
         SELECT received_at, type, reason, source_topic, event_id
         FROM dead_letters FINAL
         WHERE (city = %(city)s OR city = '')
@@ -409,15 +462,15 @@ def dead_letters(
         ORDER BY received_at DESC
         LIMIT 200
     """
-    return _frame(sql, _params(city, start, end), client)
+    return _frame(query, _params(city, start, end), client)
 
 
 def sink_lag(client: Client | None = None) -> pd.DataFrame:
     """Per topic: records in Kafka the sink has not committed yet, and when it last did."""
-    sql = """
+    query = """
         SELECT topic, sum(end_offset - least(end_offset, committed_offset)) AS lag,
                sum(committed_offset) AS committed, max(at) AS last_commit
         FROM sink_progress FINAL
         GROUP BY topic ORDER BY topic
     """
-    return _frame(sql, {}, client)
+    return _frame(query, {}, client)

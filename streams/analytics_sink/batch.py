@@ -57,16 +57,33 @@ class Batcher:
         self, topic: str, partition: int, offset: int, rows: list[tuple[str, Row]], now: float
     ) -> None:
         """Take the rows of one record (possibly none) at `offset` of topic/partition."""
+        self.add_records(topic, partition, offset, rows, 1, now)
+
+    def add_records(
+        self,
+        topic: str,
+        partition: int,
+        last_offset: int,
+        rows: list[tuple[str, Row]],
+        records: int,
+        now: float,
+    ) -> None:
+        """Take the rows of `records` consecutive records of topic/partition ending at
+        `last_offset` (one call per fetched run of records: the sink's hot path)."""
         if self._first_at is None:
             self._first_at = now
+        tables = self._rows
         for table, row in rows:
-            if table not in COLUMNS:
-                raise KeyError(f"unknown table {table!r}")
-            self._rows.setdefault(table, []).append(row)
+            target = tables.get(table)
+            if target is None:
+                if table not in COLUMNS:
+                    raise KeyError(f"unknown table {table!r}")
+                target = tables[table] = []
+            target.append(row)
         self._count += len(rows)
-        self._records += 1
+        self._records += records
         key = (topic, partition)
-        self._offsets[key] = max(self._offsets.get(key, 0), offset + 1)
+        self._offsets[key] = max(self._offsets.get(key, 0), last_offset + 1)
 
     @property
     def pending_rows(self) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import secrets
 import statistics
@@ -32,14 +33,13 @@ from clickhouse_driver import Client
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from dashboards import queries
+from dashboards import queries, rollups
 from dashboards.metrics import slot_seconds
 from infra.clickhouse.migrations import migrate
 from infra.settings import Settings
 from streams.analytics_sink.batch import Batcher
 from streams.analytics_sink.pseudonyms import Pseudonymizer
 from streams.analytics_sink.rows import COLUMNS, Meta, map_record, mappers
-from streams.analytics_sink.sink import AnalyticsSink, SinkConfig
 from streams.analytics_sink.writer import ClickHouseWriter
 from streams.contract import Topics
 
@@ -118,14 +118,10 @@ def bench_mapping(records: list[tuple[str, bytes]]) -> tuple[float, int]:
     return len(records) / elapsed, batcher.pending_rows
 
 
-def bench_sink(settings: Settings, database: str, records: list[tuple[str, bytes]]) -> dict:
-    prefix = f"bench{secrets.token_hex(3)}."
-    topics = Topics(prefix)
-    config = SinkConfig(group=f"{prefix}sink", max_rows=50_000, max_age_s=1.0, partitions=4)
-    sink = AnalyticsSink(settings, topics, config, Pseudonymizer(b"bench"), database)
+def produce_records(settings: Settings, topics: Topics, records: list[tuple[str, bytes]]) -> None:
     from streams.topology import ensure_topics
 
-    ensure_topics(settings.kafka_bootstrap, topics, config.partitions)
+    ensure_topics(settings.kafka_bootstrap, topics, SINK_PARTITIONS)
     producer = KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, batch_size=512 * 1024,
         acks=1, compression_type=None,
@@ -135,20 +131,9 @@ def bench_sink(settings: Settings, database: str, records: list[tuple[str, bytes
         producer.send(getattr(topics, kind), value, key=f"k{i % 50_000}".encode())
     producer.flush()
     producer.close()
-    stop = threading.Event()
-    thread = threading.Thread(target=sink.run, args=(stop,))
-    thread.start()
-    # Timed from the first record read: group join and topic metadata are start-up costs.
-    while sink.stats.records == 0:
-        time.sleep(0.001)
-    started = time.perf_counter()
-    while sink.stats.records < len(records) or not sink.batcher.empty or sink.stats.rows == 0:
-        time.sleep(0.05)
-    while sink._to_write.full() or not sink._written.empty() or sink.stats.rows < _rows_of(sink):
-        time.sleep(0.02)
-    elapsed = time.perf_counter() - started
-    stop.set()
-    thread.join()
+
+
+def delete_topics(settings: Settings, topics: Topics) -> None:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
         admin.delete_topics([getattr(topics, k) for k in
@@ -157,12 +142,60 @@ def bench_sink(settings: Settings, database: str, records: list[tuple[str, bytes
     except Exception as exc:  # best effort: the topics carry a throwaway prefix
         print(f"could not delete the benchmark topics: {exc}")
     admin.close()
-    return {"records": len(records), "rows": sink.stats.rows, "seconds": elapsed}
 
 
-def _rows_of(sink: AnalyticsSink) -> int:
-    # every benchmark record gives exactly one row
-    return sink.stats.records
+SINK_PARTITIONS = 4  # per topic: 28 partitions to share between the sink processes
+
+
+def bench_sink(
+    settings: Settings, database: str, topics: Topics, expected_rows: int, processes: int
+) -> dict:
+    """`python -m streams.analytics_sink --processes N` as a consumer group of its own over
+    the produced topics: wall-clock rate from the first rows in ClickHouse to the last (the
+    group's start and first batch excluded), and rows per CPU-second of the sink processes."""
+    from streams.analytics_sink.processes import run_processes
+
+    client = Client(**settings.clickhouse.client_kwargs(database=database))
+    for table in COLUMNS:
+        client.execute(f"TRUNCATE TABLE {table}")
+    os.environ.update({
+        "CLICKHOUSE_DATABASE": database, "PLATFORM_TOPIC_PREFIX": topics.prefix,
+        "ANALYTICS_SINK_GROUP": f"{topics.prefix}sink{processes}-{secrets.token_hex(2)}",
+        "STREAMS_PARTITIONS": str(SINK_PARTITIONS), "ANALYTICS_ROLLUP_SECONDS": "0",
+        "ANALYTICS_BATCH_ROWS": "50000", "ANALYTICS_BATCH_SECONDS": "1.0",
+        "ANALYTICS_LOG_LEVEL": "WARNING",
+    })  # fmt: skip
+    stop = threading.Event()
+    runner = threading.Thread(target=run_processes, args=(processes, stop))
+    runner.start()
+    me = psutil.Process()
+    cpu: dict[int, float] = {}
+
+    def rows_in() -> int:
+        rows = client.execute(
+            "SELECT sum(rows) FROM system.parts WHERE database = %(d)s AND active "
+            "AND table IN %(t)s", {"d": database, "t": tuple(COLUMNS)},
+        )[0][0]  # fmt: skip
+        for child in me.children(recursive=True):
+            try:
+                times = child.cpu_times()
+                cpu[child.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+        return int(rows or 0)
+
+    first_rows, deadline = 0, time.monotonic() + 600
+    while (first_rows := rows_in()) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.perf_counter()
+    while (done := rows_in()) < expected_rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    runner.join()
+    client.disconnect()
+    return {"processes": processes, "rows": done - first_rows, "seconds": elapsed,
+            "cpu_s": sum(cpu.values())}  # fmt: skip
 
 
 # --- the 10-million-event month for the query measurements ----------------------------------
@@ -287,30 +320,61 @@ def time_query(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
     return statistics.median(samples), p95, rows
 
 
-def bench_queries(client: Client, repeat: int) -> list[tuple[str, str, float, float, int]]:
+ROLLUP_BACKED = {"occupancy_5m", "visits", "revenue_hourly", "revenue_by_product",
+                 "events_per_minute", "outcomes_summary"}  # fmt: skip
+
+
+def bench_rollups(client: Client) -> None:
+    """The rollup job over the loaded month: a first run (every day), then a run with
+    nothing changed (what the sink pays every ANALYTICS_ROLLUP_SECONDS)."""
+    for what in ("first run (every closed day)", "second run (nothing changed)"):
+        started = time.perf_counter()
+        days = rollups.refresh(client)
+        print(f"rollups, {what}: {len(days)} rollup-days in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+
+
+def bench_queries(
+    client: Client, repeat: int, base_too: bool = False
+) -> list[tuple[str, str, float, float, int]]:
+    """Every query, p50/p95; with `base_too`, the rollup-backed ones also without rollups."""
     results = []
-    for span_name, span in (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
-                            ("30 d", timedelta(days=30))):  # fmt: skip
-        start, end = END - span, END
+    # Midnight-aligned windows, then windows ending mid-day like a live page's ("7 d~"):
+    # those read a partial day at each edge from the base tables.
+    mid_day = timedelta(hours=9, minutes=7)
+    for span_name, span, shift in (
+        ("24 h", timedelta(days=1), timedelta(0)), ("7 d", timedelta(days=7), timedelta(0)),
+        ("30 d", timedelta(days=30), timedelta(0)), ("7 d~", timedelta(days=7), mid_day),
+        ("30 d~", timedelta(days=30), mid_day),
+    ):  # fmt: skip
+        start, end = END - span - shift, END - shift
         for name in QUERY_NAMES:
-            fn = getattr(queries, name)
-            city = CITY_OF.get(name, "nis")
-            if name == "latest_time":
-                call = lambda fn=fn, city=city: [fn(city, client=client)]  # noqa: E731
-            elif name in ("cities", "sink_lag"):
-                call = lambda fn=fn: fn(client=client)  # noqa: E731
-            elif name == "occupancy_5m":  # as the Occupancy page asks: slots widen with the window
-                slot = slot_seconds(span.total_seconds())
-                call = lambda fn=fn, city=city, s=start, e=end, slot=slot: fn(  # noqa: E731
-                    city, s, e, client=client, slot_s=slot
-                )
-            else:
-                call = lambda fn=fn, city=city, s=start, e=end: fn(city, s, e, client=client)  # noqa: E731
-            p50, p95, rows = time_query(call, repeat)
-            results.append((span_name, name, p50, p95, rows))
-            print(f"  {span_name:>5} {name:<20} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
-                  f"  ({rows} rows)", flush=True)  # fmt: skip
+            if shift and name not in ROLLUP_BACKED:
+                continue
+            variants = [(name, {})]
+            if base_too and name in ROLLUP_BACKED:
+                variants.append((f"{name} (base)", {"use_rollups": False}))
+            for label, more in variants:
+                p50, p95, rows = time_query(_call(name, start, end, span, client, more), repeat)
+                results.append((span_name, label, p50, p95, rows))
+                print(f"  {span_name:>5} {label:<27} p50 {p50 * 1000:7.1f} ms  "
+                      f"p95 {p95 * 1000:7.1f} ms  ({rows} rows)", flush=True)  # fmt: skip
     return results
+
+
+def _call(
+    name: str, start: datetime, end: datetime, span: timedelta, client: Client, more: dict
+) -> Callable[[], Any]:
+    """The query as its page asks it (occupancy: slots widen with the window)."""
+    fn = getattr(queries, name)
+    city = CITY_OF.get(name, "nis")
+    if name == "latest_time":
+        return lambda: [fn(city, client=client)]
+    if name in ("cities", "sink_lag"):
+        return lambda: fn(client=client)
+    if name == "occupancy_5m":
+        more = {**more, "slot_s": slot_seconds(span.total_seconds())}
+    return lambda: fn(city, start, end, client=client, **more)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,7 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--skip-sink", action="store_true")
+    parser.add_argument("--sink-only", action="store_true", help="stop after the sink runs")
+    parser.add_argument(
+        "--sink-processes", type=lambda t: [int(x) for x in t.split(",")], default=[1, 2],
+        help="sink runs to time, e.g. 1,2,3 (worker processes in one group)",
+    )  # fmt: skip
     parser.add_argument("--reuse", help="time the queries on this already loaded database")
+    parser.add_argument("--no-refresh", action="store_true", help="skip the rollup job")
+    parser.add_argument(
+        "--compare-base", action="store_true",
+        help="also time the rollup-backed queries on the base tables alone (the before)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     database = args.reuse or f"bench_{secrets.token_hex(3)}"
@@ -332,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{platform.python_version()}, database {database}")  # fmt: skip
     try:
         if args.reuse:
-            bench_queries(client, args.repeat)
+            if not args.no_refresh:
+                bench_rollups(client)
+            bench_queries(client, args.repeat, base_too=args.compare_base)
             return 0
         records = record_stream(args.sink_records)
         rate, rows = bench_mapping(records)
@@ -352,21 +428,32 @@ def main(argv: list[str] | None = None) -> int:
         client.execute("TRUNCATE TABLE events")
 
         if not args.skip_sink:
-            res = bench_sink(settings, database, records)
-            print(
-                f"sink: {res['records'] / res['seconds']:,.0f} records/s, "
-                f"{res['rows'] / res['seconds']:,.0f} rows/s "
-                f"({res['rows']:,} rows in {res['seconds']:.1f} s, Kafka -> ClickHouse)"
-            )
+            topics = Topics(f"bench{secrets.token_hex(3)}.")
+            produce_records(settings, topics, records)
+            try:
+                for n in args.sink_processes:
+                    res = bench_sink(settings, database, topics, rows, n)
+                    print(
+                        f"sink, {n} process(es): {res['rows'] / res['seconds']:,.0f} rows/s "
+                        f"wall ({res['rows']:,} rows in {res['seconds']:.1f} s from the first "
+                        f"insert), {res['rows'] / max(res['cpu_s'], 1e-9):,.0f} rows per "
+                        f"CPU-second of the sink processes ({res['cpu_s']:.1f} CPU-s, start-up "
+                        "included)", flush=True,
+                    )  # fmt: skip
+            finally:
+                delete_topics(settings, topics)
             for table in COLUMNS:
                 client.execute(f"TRUNCATE TABLE {table}")
+            if args.sink_only:
+                return 0
 
         started = time.perf_counter()
         counts = load_month(writer, args.events)
         load_s = time.perf_counter() - started
         total = sum(counts.values())
         print(f"loaded {counts} = {total:,} rows in {load_s:.0f} s ({total / load_s:,.0f} rows/s)")
-        bench_queries(client, args.repeat)
+        bench_rollups(client)
+        bench_queries(client, args.repeat, base_too=args.compare_base)
     finally:
         writer.close()
         if not args.keep and not args.reuse:

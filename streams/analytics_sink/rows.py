@@ -14,11 +14,12 @@ A record that cannot be mapped raises `Unmappable`; the sink then writes a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
+
+import orjson
 
 from streams.analytics_sink.pseudonyms import Pseudonymizer
 from streams.contract.topics import Topics
@@ -110,7 +111,8 @@ def _int(value: Any, default: int = -1) -> int:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """Compact JSON text with sorted keys (outcome facts, dead-letter problems)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 # --- one function per topic -----------------------------------------------------------------
@@ -310,7 +312,7 @@ def _scrub_raw(raw: str, ps: Pseudonymizer) -> tuple[str, str, str]:
     """City, type and a pseudonymised copy of a rejected event; unreadable text is not kept
     (it may hold anything personal), only its size."""
     try:
-        parsed = json.loads(raw)
+        parsed = orjson.loads(raw)
     except (TypeError, ValueError):
         return "", "", f"<{len(raw)} characters, not JSON: not kept>"
     if not isinstance(parsed, dict):
@@ -341,8 +343,8 @@ def map_record(mapper: Mapper, value: bytes | None, meta: Meta, ps: Pseudonymize
     if value is None:
         return []
     try:
-        body = json.loads(value.decode())  # str: skips json's encoding detection
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = orjson.loads(value)  # C parser on the bytes: ~4x json.loads here
+    except orjson.JSONDecodeError as exc:  # also invalid UTF-8
         raise Unmappable(f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise Unmappable("not a JSON object")

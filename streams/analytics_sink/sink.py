@@ -14,6 +14,7 @@ FINAL/argMax queries make that exactly once in query results.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import queue
@@ -23,18 +24,27 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from dashboards.rollups import refresh as refresh_rollups
 from infra.clickhouse.migrations import migrate
 from infra.settings import Settings
 from streams.analytics_sink.batch import Batch, Batcher
 from streams.analytics_sink.pseudonyms import Pseudonymizer, key_from_env
 from streams.analytics_sink.retention import apply_retention
-from streams.analytics_sink.rows import Meta, Unmappable, map_record, mappers, unmappable_row
+from streams.analytics_sink.rows import (
+    Meta,
+    TableRows,
+    Unmappable,
+    map_record,
+    mappers,
+    unmappable_row,
+)
 from streams.analytics_sink.writer import Backoff, ClickHouseWriter
 from streams.contract import Topics
 from streams.topology import ensure_topics
@@ -52,6 +62,9 @@ class SinkConfig:
     partitions: int = 8
     personal_days: int = 90
     retention_every_s: float = 3600.0
+    rollup_every_s: float = 300.0
+    #: Retention and rollups: one process of a group does them (`--processes`: worker 0).
+    housekeeping: bool = True
     check_crcs: bool = False
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -67,6 +80,7 @@ class SinkConfig:
             max_age_s=float(env.get("ANALYTICS_BATCH_SECONDS", "1.0")),
             partitions=int(env.get("STREAMS_PARTITIONS", "8")),
             personal_days=int(env.get("ANALYTICS_PERSONAL_DAYS", "90")),
+            rollup_every_s=float(env.get("ANALYTICS_ROLLUP_SECONDS", "300")),
             backoff=Backoff(max_s=float(env.get("ANALYTICS_RETRY_MAX_SECONDS", "5"))),
             check_crcs=env.get("ANALYTICS_CHECK_CRCS", "0") == "1",
         )
@@ -81,6 +95,8 @@ class SinkStats:
     dead_lettered: int = 0
     retries: int = 0
     commit_failures: int = 0
+    rollup_runs: int = 0
+    rollup_days: int = 0
 
 
 class _Revoked(ConsumerRebalanceListener):
@@ -150,6 +166,23 @@ class AnalyticsSink:
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
         )
 
+    # --- rollup thread ---------------------------------------------------------------------
+
+    def _rollup_loop(self, stop: threading.Event) -> None:
+        """Recompute closed days of the dashboards' daily rollups whose records changed.
+        Its own thread and client: a first run over months of data takes minutes, which
+        must not hold up polling (the group would drop this member)."""
+        while not stop.is_set():
+            try:
+                days = refresh_rollups(self.writer, stopping=stop.is_set)
+                self.stats.rollup_runs += 1
+                self.stats.rollup_days += len(days)
+            except Exception as exc:  # ClickHouse down: the next interval retries
+                log.warning("rollup refresh failed: %s", (str(exc) or repr(exc)).splitlines()[0])
+                self.writer.reset()
+            if stop.wait(self.config.rollup_every_s):
+                return
+
     # --- consumer thread -------------------------------------------------------------------
 
     def _consumer(self) -> KafkaConsumer:
@@ -169,23 +202,27 @@ class AnalyticsSink:
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
 
-    def _map(self, msg: object) -> None:
-        topic, partition, offset = msg.topic, msg.partition, msg.offset  # type: ignore[attr-defined]
-        meta = Meta(topic, partition, offset, msg.timestamp or 0)  # type: ignore[attr-defined]
-        value = msg.value  # type: ignore[attr-defined]
-        try:
-            rows = map_record(self._mappers[topic], value, meta, self.pseudonyms)
-        except Unmappable as exc:
-            if topic == self.topics.raw:
-                # An invalid inbound event: the worker dead-letters it with its reasons.
-                rows = []
-                self.stats.skipped += 1
-            else:
-                rows = [("dead_letters", unmappable_row(value, meta, str(exc), self.pseudonyms))]
-                self.stats.dead_lettered += 1
-                log.warning("unmappable record %s:%d:%d: %s", topic, partition, offset, exc)
-        self.batcher.add(topic, partition, offset, rows, self.clock())
-        self.stats.records += 1
+    def _map_run(self, topic: str, partition: int, msgs: list[Any], now: float) -> None:
+        """Map a fetched run of records of one partition and add them to the batch at once
+        (per-record bookkeeping in the batcher cost as much as the JSON parsing)."""
+        mapper = self._mappers[topic]
+        ps = self.pseudonyms
+        rows: TableRows = []
+        extend = rows.extend
+        for msg in msgs:
+            meta = Meta(topic, partition, msg.offset, msg.timestamp or 0)
+            try:
+                extend(map_record(mapper, msg.value, meta, ps))
+            except Unmappable as exc:
+                if topic == self.topics.raw:
+                    # An invalid inbound event: the worker dead-letters it with its reasons.
+                    self.stats.skipped += 1
+                else:
+                    rows.append(("dead_letters", unmappable_row(msg.value, meta, str(exc), ps)))
+                    self.stats.dead_lettered += 1
+                    log.warning("unmappable record %s:%d:%d: %s", topic, partition, msg.offset, exc)
+        self.batcher.add_records(topic, partition, msgs[-1].offset, rows, len(msgs), now)
+        self.stats.records += len(msgs)
 
     def _commit(self, consumer: KafkaConsumer, batch: Batch) -> None:
         assigned = consumer.assignment()
@@ -256,7 +293,11 @@ class AnalyticsSink:
         consumer.subscribe(sorted(self._mappers), listener=_Revoked(self))
         writer = threading.Thread(target=self._write_loop, name="clickhouse-writer", daemon=True)
         writer.start()
-        retention_at = 0.0
+        if self.config.housekeeping and self.config.rollup_every_s > 0:
+            threading.Thread(
+                target=self._rollup_loop, args=(stop,), name="rollups", daemon=True
+            ).start()
+        retention_at = 0.0 if self.config.housekeeping else float("inf")
         paused = False
         log.info(
             "analytics sink: group %s, topics %s -> ClickHouse %s:%d/%s",
@@ -271,9 +312,10 @@ class AnalyticsSink:
                 records = consumer.poll(timeout_ms=self._poll_timeout_ms(self.clock()))
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()
-                for partition_records in records.values():
-                    for msg in partition_records:
-                        self._map(msg)
+                now = self.clock()
+                for tp, partition_records in records.items():
+                    if partition_records:
+                        self._map_run(tp.topic, tp.partition, partition_records, now)
                 self._commit_written(consumer)
                 now = self.clock()
                 if self.batcher.due(now) and not self._to_write.full():
@@ -328,17 +370,29 @@ class AnalyticsSink:
             log.info("retention cleared personal columns of %s", cleared)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m streams.analytics_sink")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("ANALYTICS_SINK_PROCESSES", "1")),
+        help="worker processes in one consumer group (one core each; default 1)",
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("ANALYTICS_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = Settings.from_env()
-    topics = Topics(prefix=os.environ.get("PLATFORM_TOPIC_PREFIX", ""))
-    sink = AnalyticsSink(settings, topics, SinkConfig.from_env(), Pseudonymizer(key_from_env()))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if args.processes != 1:
+        from streams.analytics_sink.processes import run_processes
+
+        return run_processes(args.processes, stop)
+    settings = Settings.from_env()
+    topics = Topics(prefix=os.environ.get("PLATFORM_TOPIC_PREFIX", ""))
+    sink = AnalyticsSink(settings, topics, SinkConfig.from_env(), Pseudonymizer(key_from_env()))
     stats = sink.run(stop)
     log.info("analytics sink stopped: %s", stats)
     return 0

@@ -71,3 +71,20 @@ def test_discard_forgets_pending_rows_and_offsets() -> None:
 def test_unknown_table_is_refused() -> None:
     with pytest.raises(KeyError):
         Batcher().add("t", 0, 0, [("nope", ())], now=0.0)
+
+
+def test_a_fetched_run_counts_every_record_and_commits_past_its_last() -> None:
+    """The sink adds a partition's fetched records in one call: a run of five records of
+    which two gave no row still counts five records and commits past the fifth."""
+    batcher = Batcher(max_rows=10, max_age_s=1)
+    batcher.add_records("ledger", 3, 104, [note(1), note(2), note(3)], records=5, now=0.0)
+    batcher.add_records("ledger", 3, 106, [], records=2, now=0.0)
+    batch = batcher.drain()
+    assert batch.offsets == {("ledger", 3): 107}
+    assert batch.records == 7 and batch.row_count == 3
+
+
+def test_a_run_with_an_unknown_table_is_refused() -> None:
+    batcher = Batcher(max_rows=10, max_age_s=1)
+    with pytest.raises(KeyError):
+        batcher.add_records("t", 0, 1, [("nope", ())], records=1, now=0.0)

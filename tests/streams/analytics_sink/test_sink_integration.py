@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 from clickhouse_driver import Client
 from kafka import KafkaProducer
@@ -47,7 +48,8 @@ class SinkThread:
         config = SinkConfig(group=group, max_rows=10_000, max_age_s=0.5, partitions=PARTITIONS)
         self.sink = AnalyticsSink(settings, topics, config, Pseudonymizer(b"k"), database)
         self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self.sink.run, args=(self.stop_event,))
+        # daemon: a test failing before stop() must not keep the session from exiting
+        self.thread = threading.Thread(target=self.sink.run, args=(self.stop_event,), daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
@@ -224,3 +226,75 @@ def test_outage_clickhouse_down_during_a_stream_loses_no_row(
         sink.wait(timeout=30)
         ch.disconnect()
     assert sink.returncode == 0, log_file.read_text()[-3000:]
+
+
+def test_processes_share_the_partitions_as_one_group_and_write_every_row_once(
+    services_up: Settings, topic_prefix: str, clickhouse_database: str, tmp_path: Path
+) -> None:
+    """`--processes 2`: two workers, one consumer group; every record published twice is
+    in ClickHouse once (query results), both workers held partitions, SIGTERM stops all."""
+    database = f"{clickhouse_database}_procs"
+    prefix = f"{topic_prefix}procs."
+    log_file = tmp_path / "sink.log"
+    env = {
+        **os.environ,
+        **services_up.as_env(),
+        "CLICKHOUSE_DATABASE": database,
+        "PLATFORM_TOPIC_PREFIX": prefix,
+        "ANALYTICS_SINK_GROUP": f"sink-{prefix}",
+        "ANALYTICS_BATCH_SECONDS": "0.5",
+        "ANALYTICS_ROLLUP_SECONDS": "0",
+        "STREAMS_PARTITIONS": str(PARTITIONS),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log_file.open("wb") as log:
+        sink = subprocess.Popen(
+            [sys.executable, "-m", "streams.analytics_sink", "--processes", "2"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    topics = Topics(prefix)
+    ch = Client(**services_up.clickhouse.client_kwargs(database="default"))
+    try:
+
+        def both_assigned() -> bool:
+            text = log_file.read_text()
+            assert sink.poll() is None, text[-3000:]
+            return all(
+                any(f"[{i}]: assigned" in line and "assigned 0 " not in line
+                    for line in text.splitlines())
+                for i in (0, 1)
+            )  # fmt: skip
+
+        wait_for(both_assigned, 90, "both workers to hold partitions")
+        events = [(topics.raw, r.sms_event(i).to_json(), f"k{i}".encode()) for i in range(400)]
+        produce(services_up.kafka_bootstrap, events + events)
+
+        def count() -> int:
+            return ch.execute(f"SELECT count() FROM {database}.events FINAL")[0][0]
+
+        wait_for(lambda: count() >= 400, 60, "all 400 events")
+        ids = {row[0] for row in ch.execute(f"SELECT event_id FROM {database}.events FINAL")}
+        assert ids == {f"sms-{i}" for i in range(400)}
+        partitions = ch.execute(f"SELECT uniqExact(kafka_partition) FROM {database}.events")
+        assert partitions[0][0] == PARTITIONS
+
+        # A worker killed outright is started again; records sent meanwhile all arrive.
+        workers = [
+            p for p in psutil.Process(sink.pid).children() if "spawn_main" in " ".join(p.cmdline())
+        ]  # (not multiprocessing's resource tracker)
+        assert len(workers) == 2
+        workers[-1].kill()
+        more = [(topics.raw, r.sms_event(i).to_json(), f"k{i}".encode()) for i in range(400, 500)]
+        produce(services_up.kafka_bootstrap, more)
+        wait_for(lambda: "restarting" in log_file.read_text(), 30, "the worker's restart")
+        wait_for(lambda: count() >= 500, 90, "the events sent around the restart")
+        ids = {row[0] for row in ch.execute(f"SELECT event_id FROM {database}.events FINAL")}
+        assert ids == {f"sms-{i}" for i in range(500)}
+    finally:
+        sink.terminate()
+        sink.wait(timeout=60)
+        ch.execute(f"DROP DATABASE IF EXISTS {database}")
+        ch.disconnect()
+    text = log_file.read_text()
+    assert sink.returncode == 0, text[-3000:]
+    assert "worker 0 stopped" in text and "worker 1 stopped" in text, text[-3000:]

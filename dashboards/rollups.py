@@ -1,0 +1,314 @@
+"""Daily rollups of the dashboards' long-window figures: what they hold, how a closed day is
+(re)computed, and which part of a window a query may read from them.
+
+Why not materialized views: a view adds every inserted block, so a redelivered batch
+would count twice, and a stay extended later would need earlier slots taken back. Here a
+job (`refresh`, run by the sink every `ANALYTICS_ROLLUP_SECONDS`, or
+`python -m dashboards.rollups`) recomputes a closed UTC day from the de-duplicated base
+tables with the very SQL the dashboards run (`dashboards/sql.py`), for every city at
+once, and inserts it under a fresh version; then it records that version in `rollup_days`.
+A query reads a day from a rollup only at the version `rollup_days` names, so:
+
+- redelivered records collapse in the base tables before the job reads them;
+- records that arrive late for a closed day change the day's `source` digest (row counts
+  of the base rows it depends on), and the next run recomputes the day; until then the
+  dashboards show the day as it was computed (at most one job interval old);
+- a day's old and new computations never mix, and a retried insert of one collapses.
+
+Windows are split by `split_window`: whole UTC days that have a rollup come from it, the
+rest (the open day, partial days at the edges, days not computed yet) from the base
+tables. `plan` is the only I/O on the read path (one small query on `rollup_days`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from dashboards import sql
+
+DAY_S = 86400
+#: Occupancy slot sizes kept per day: the Occupancy page's 5, 15 and 60 minutes.
+OCCUPANCY_SLOTS = (300, 900, 3600)
+#: A day is closed (rolled up) once it ended this long ago: late records keep arriving
+#: for a while, and each arrival in a closed day costs a recomputation.
+SETTLE_S = 900
+#: Days further back are not rolled up (a record with a broken time would otherwise make
+#: the job walk back to 1970); dashboards offer 30 days.
+HORIZON_DAYS = 400
+
+log = logging.getLogger(__name__)
+
+
+class Executor(Protocol):
+    """What the job needs from a ClickHouse client (clickhouse_driver.Client, the writer)."""
+
+    def execute(self, query: str, params: Any = None, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: its name in `rollup_days`, its columns after (city, day), the
+    base rows a day depends on, and the SELECT that computes a window's partial figures."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    source: str  # base table whose row counts per day decide when to recompute
+    source_time: str
+    lookback_days: int  # earlier days whose rows also feed a day (stays reaching into it)
+    select: Callable[[str, str, str], str]  # (scope, start param, end param) -> SQL
+
+    @property
+    def table_columns(self) -> str:
+        return ", ".join(("city", "day", *self.columns, "version"))
+
+
+def _occupancy_all_slots(scope: str, s: str, e: str) -> str:
+    return " UNION ALL ".join(
+        f"SELECT city, toUInt32({slot}) AS slot_s, zone, slot, vehicles "
+        f"FROM ({sql.occupancy(scope, s, e, slot)})"
+        for slot in OCCUPANCY_SLOTS
+    )
+
+
+ROLLUPS: dict[str, Rollup] = {
+    r.name: r
+    for r in (
+        Rollup(
+            "occupancy", "occupancy_rollup", ("slot_s", "zone", "slot", "vehicles"),
+            "entitlements", "valid_from", 7, _occupancy_all_slots,
+        ),
+        Rollup(
+            "visits", "visits_rollup", ("zone", "visits", "dwell_s", "tickets"),
+            "entitlements", "valid_from", 7, sql.visits,
+        ),
+        Rollup(
+            "revenue", "revenue_rollup",
+            ("hour", "zone", "channel", "currency", "revenue", "refunds", "releases",
+             "topups", "payments"),
+            "ledger", "time", 0, sql.revenue,
+        ),
+        Rollup(
+            "revenue_product", "revenue_product_rollup",
+            ("product", "purse", "currency", "revenue", "payments", "refunds"),
+            "ledger", "time", 0, sql.revenue_product,
+        ),
+        Rollup(
+            "events", "events_rollup", ("minute", "type", "events"),
+            "events", "time", 0, sql.events_minute,
+        ),
+        Rollup(
+            "outcomes", "outcomes_rollup", ("type", "outcome", "rule", "events"),
+            "outcomes", "time", 0, sql.outcomes,
+        ),
+    )
+}  # fmt: skip
+
+
+# --- pure decisions ----------------------------------------------------------------------
+
+
+def day_of(epoch_s: int) -> int:
+    """UTC day number (days since 1970-01-01) of a moment."""
+    return epoch_s // DAY_S
+
+
+def split_window(
+    start_s: int, end_s: int, covered: Iterable[int]
+) -> tuple[tuple[int, ...], list[tuple[int, int]]]:
+    """(days read from the rollup, [start, end) pieces read from the base tables).
+
+    A day comes from the rollup only when it lies wholly inside [start_s, end_s) and has
+    a computation; everything else of the window is returned as contiguous pieces."""
+    first = -(-start_s // DAY_S)  # first whole day starting at or after start
+    last = end_s // DAY_S  # days before this end at or before end
+    have = set(covered)
+    days = tuple(d for d in range(first, last) if d in have)
+    gaps: list[tuple[int, int]] = []
+    cursor = start_s
+    for d in days:
+        if d * DAY_S > cursor:
+            gaps.append((cursor, d * DAY_S))
+        cursor = (d + 1) * DAY_S
+    if cursor < end_s:
+        gaps.append((cursor, end_s))
+    return days, gaps
+
+
+def closed_days(
+    days_with_rows: Iterable[int],
+    now_s: int,
+    settle_s: int = SETTLE_S,
+    horizon_days: int = HORIZON_DAYS,
+) -> range:
+    """Days to keep rolled up: from the first day with rows (at most `horizon_days` back)
+    to the last closed day."""
+    last = day_of(now_s - settle_s)
+    present = [d for d in days_with_rows if d >= last - horizon_days]
+    if not present:
+        return range(0)
+    return range(min(present), last)
+
+
+def source_digest(counts: Mapping[int, int], day: int, lookback_days: int) -> str:
+    """Digest of the base row counts of `day` and the days before it that feed it."""
+    text = ",".join(f"{d}:{counts.get(d, 0)}" for d in range(day - lookback_days, day + 1))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def day_text(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
+# --- read path ---------------------------------------------------------------------------
+
+
+def plan(
+    client: Executor, rollup: Rollup, start_s: int, end_s: int
+) -> tuple[tuple[int, ...], list[tuple[int, int]]]:
+    """`split_window` against the days `rollup_days` says are computed."""
+    first, last = -(-start_s // DAY_S), end_s // DAY_S
+    if first >= last:
+        return (), [(start_s, end_s)]
+    rows = client.execute(
+        "SELECT DISTINCT toUInt32(day) FROM rollup_days "
+        "WHERE rollup = %(r)s AND day >= toDate(%(a)s) AND day < toDate(%(b)s)",
+        {"r": rollup.name, "a": day_text(first), "b": day_text(last)},
+    )
+    return split_window(start_s, end_s, (int(r[0]) for r in rows))
+
+
+def rolled_rows(rollup: Rollup, columns: str, extra: str = "") -> str:
+    """SELECT of a city's rows of `rollup` for the days in %(days)s, each at its current
+    computation. `extra` narrows further (the occupancy slot size)."""
+    return f"""
+        SELECT city, {columns} FROM {rollup.table} FINAL
+        WHERE city = %(city)s {extra}
+          AND (day, version) IN (
+              SELECT day, version FROM rollup_days FINAL
+              WHERE rollup = '{rollup.name}' AND toUInt32(day) IN %(days)s)
+    """
+
+
+# --- the job -----------------------------------------------------------------------------
+
+
+class _Versions:
+    """Unique, increasing computation versions (microseconds) within one process."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns() // 1000)
+            return self._last
+
+
+_versions = _Versions()
+
+
+def _counts(client: Executor, rollup: Rollup) -> dict[int, int]:
+    rows = client.execute(
+        f"SELECT intDiv(toUInt32({rollup.source_time}), {DAY_S}) AS d, count() "
+        f"FROM {rollup.source} GROUP BY d"
+    )
+    return {int(d): int(n) for d, n in rows}
+
+
+def compute_day(client: Executor, rollup: Rollup, day: int, source: str) -> int:
+    """(Re)compute one day of one rollup for every city; returns the new version."""
+    version = _versions.next()
+    params = {"s0": day * DAY_S, "e0": (day + 1) * DAY_S, "kinds": sql.PARKING_KINDS}
+    cols = ", ".join(rollup.columns)
+    client.execute(
+        f"INSERT INTO {rollup.table} ({rollup.table_columns}) "
+        f"SELECT city, toDate('{day_text(day)}'), {cols}, toUInt64({version}) "
+        f"FROM ({rollup.select(sql.ALL_CITIES, 's0', 'e0')})",
+        params,
+    )
+    # Only now does the day point at the new rows: readers never see half a computation.
+    client.execute(
+        "INSERT INTO rollup_days (rollup, day, source, computed_at, version) VALUES",
+        [(rollup.name, date(1970, 1, 1) + timedelta(days=day), source,
+          datetime.now(UTC).replace(tzinfo=None, microsecond=0), version)],
+    )  # fmt: skip
+    return version
+
+
+def refresh(
+    client: Executor,
+    now_s: int | None = None,
+    settle_s: int = SETTLE_S,
+    names: Iterable[str] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> list[tuple[str, int]]:
+    """Recompute every closed day whose base rows changed since its last computation.
+    Idempotent: a second run with no new records computes nothing. Returns (rollup, day)."""
+    now = int(time.time()) if now_s is None else now_s
+    done = {
+        (str(r), int(d)): str(src)
+        for r, d, src in client.execute(
+            "SELECT rollup, toUInt32(day), source FROM rollup_days FINAL"
+        )
+    }
+    computed: list[tuple[str, int]] = []
+    counts_of: dict[tuple[str, str], dict[int, int]] = {}
+    for name in names or ROLLUPS:
+        rollup = ROLLUPS[name]
+        key = (rollup.source, rollup.source_time)
+        if key not in counts_of:
+            counts_of[key] = _counts(client, rollup)
+        counts = counts_of[key]
+        for day in closed_days(counts, now, settle_s):
+            if stopping():
+                return computed
+            digest = source_digest(counts, day, rollup.lookback_days)
+            if done.get((name, day)) == digest:
+                continue
+            compute_day(client, rollup, day, digest)
+            computed.append((name, day))
+    if computed:
+        log.info("rollups recomputed %d days", len(computed))
+    return computed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m dashboards.rollups [--every SECONDS]`: refresh once, or forever."""
+    from clickhouse_driver import Client
+
+    from infra.clickhouse.migrations import migrate
+    from infra.settings import Settings
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--every", type=float, default=0, help="repeat every N seconds")
+    parser.add_argument("--database", help="default: CLICKHOUSE_DATABASE")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    database = args.database or settings.clickhouse.database
+    migrate(settings, database)
+    client = Client(**settings.clickhouse.client_kwargs(database=database))
+    try:
+        while True:
+            started = time.monotonic()
+            days = refresh(client)
+            log.info("refreshed %d rollup days in %.1f s", len(days), time.monotonic() - started)
+            if not args.every:
+                return 0
+            time.sleep(args.every)
+    finally:
+        client.disconnect()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
