@@ -2,10 +2,11 @@
 
 Thin I/O only. Per batch of events: the engine decides with state read through a write
 buffer; every output is produced and acknowledged by Kafka; only then are the state
-changes written to the tables (changelog topics). A crash before the state write means
-the events are processed again and re-publish records with the same ids, which readers
-de-duplicate: at-least-once with idempotent effects (Faust's exactly-once mode is
-experimental and not used).
+changes written to the tables (changelog topics). Both steps go through an `Outbox`
+(streams/outbox.py): one record batch per topic partition, the acks awaited together.
+A crash before the state write means the events are processed again and re-publish
+records with the same ids, which readers de-duplicate: at-least-once with idempotent
+effects (Faust's exactly-once mode is experimental and not used).
 
 Run: `python -m streams worker` (see streams/__main__.py).
 """
@@ -21,11 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.streams import _current_event
 
 from streams.cities import city_systems
 from streams.contract import make_event
 from streams.contract.routing import TICK_KEY
+from streams.outbox import Outbox
 from streams.runtime.engine import TIMERS_TABLE, Engine, Message, Publish
 from streams.systems import load_rules
 from streams.topology import ensure_topics
@@ -54,7 +57,6 @@ app = faust.App(
 )
 
 raw_topic = app.topic(settings.topics.raw, key_serializer="raw", value_serializer="raw")
-_output_topics: dict[str, faust.TopicT] = {}
 
 TABLES: dict[str, Any] = {
     name: app.Table(name, default=None, key_type=str, partitions=settings.partitions)
@@ -64,10 +66,24 @@ TABLES: dict[str, Any] = {
 engine = Engine(settings.topics, CITY_SYSTEMS, RULES, settings.partitions)
 
 
-def _topic(name: str) -> faust.TopicT:
-    if name not in _output_topics:
-        _output_topics[name] = app.topic(name, key_serializer="raw", value_serializer="raw")
-    return _output_topics[name]
+# A stream batch's records go out as one record batch per topic partition; the largest
+# broker default for one batch is 1 MiB (message.max.bytes), so stay well below it.
+OUTBOX_BATCH_BYTES = 512 * 1024
+
+
+def _new_producer() -> AIOKafkaProducer:
+    """The worker's own producer for outputs and changelog records (see streams/outbox.py).
+
+    acks="all" as Faust's producer; no idempotence or transactions (at-least-once with
+    idempotent effects, see the module docstring).
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap,
+        client_id=f"{settings.app_id}-outbox",
+        acks="all",
+        linger_ms=5,
+        max_batch_size=OUTBOX_BATCH_BYTES,
+    )
 
 
 def _make_current(event: faust.EventT) -> None:
@@ -94,15 +110,14 @@ class BufferedTables:
         assert self.current is not None
         self.pending[(table, key)] = (value, partition, self.current)
 
-    async def flush(self) -> None:
+    async def flush(self, outbox: Outbox) -> None:
         """Write the batch's state and wait until Kafka has its changelog records.
 
         The batch is acknowledged (its offsets become committable) only after this: else
         an offset commit could outrun a changelog write that a crash then loses. The
-        records are sent directly, not through Faust's `send_soon` buffer, whose flush at
-        commit time gives up after 0.1 s.
+        records go through the outbox (acks awaited here), not through Faust's
+        `send_soon` buffer, whose flush at commit time gives up after 0.1 s.
         """
-        sends = []
         for (table_name, key), (value, partition, event) in self.pending.items():
             _make_current(event)
             table = TABLES[table_name]
@@ -111,19 +126,25 @@ class BufferedTables:
                     del table.data[key]
             else:
                 table.data[key] = value
-            sent = await table.changelog_topic.send(
-                key=key,
-                value=value,
-                partition=partition,
-                key_serializer=table.key_serializer,
-                value_serializer="raw" if value is None else table.value_serializer,
-                callback=table._on_changelog_sent,  # RocksDB records the persisted offset
-                force=True,
-            )
-            sends.append(sent)
+            changelog = table.changelog_topic
+            # Encoded as Faust's own changelog writes are, so that recovery reads them back.
+            key_bytes, _ = changelog.prepare_key(key, table.key_serializer)
+            value_bytes = None  # a deleted state is a tombstone
+            if value is not None:
+                value_bytes, _ = changelog.prepare_value(value, table.value_serializer)
+            await outbox.add(changelog.get_topic_name(), key_bytes, value_bytes, partition)
         self.pending.clear()
-        if sends:
-            await asyncio.gather(*sends)
+        for tp, offset in (await outbox.deliver()).items():
+            # What Faust's changelog callback does: RocksDB keeps the offset it holds, so a
+            # restart recovers only the changelog records after it.
+            _table_of_changelog(tp.topic).data.set_persisted_offset(tp, offset)
+
+
+def _table_of_changelog(topic: str) -> Any:
+    for table in TABLES.values():
+        if table.changelog_topic.get_topic_name() == topic:
+            return table
+    raise KeyError(topic)
 
 
 # Exit status of a worker that cannot go on safely (EX_SOFTWARE): a batch not
@@ -133,11 +154,19 @@ EXIT_BATCH_STALLED = 70
 
 @app.agent(raw_topic)
 async def process(stream: faust.StreamT) -> None:
-    async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
-        try:
-            await asyncio.wait_for(_process_batch(batch), timeout=settings.batch_timeout)
-        except TimeoutError:
-            _die_stalled(batch)
+    producer = _new_producer()
+    await producer.start()
+    outbox = Outbox(producer)
+    try:
+        async for batch in stream.take_events(settings.batch_max, within=settings.batch_within):
+            try:
+                await asyncio.wait_for(
+                    _process_batch(batch, outbox), timeout=settings.batch_timeout
+                )
+            except TimeoutError:
+                _die_stalled(batch)
+    finally:
+        await producer.stop()
 
 
 # Per raw partition, the offset after the last event this worker decided, within one
@@ -173,7 +202,7 @@ def _check_contiguous(event: faust.EventT) -> None:
         _next_offset[msg.partition] = msg.offset + 1
 
 
-async def _process_batch(batch: list[faust.EventT]) -> None:
+async def _process_batch(batch: list[faust.EventT], outbox: Outbox) -> None:
     """Decide, publish and wait for the acks, then store the state and wait for its acks.
 
     The events are acknowledged to Faust (their offsets become committable) only when this
@@ -190,18 +219,11 @@ async def _process_batch(batch: list[faust.EventT]) -> None:
         publishes.extend(
             engine.handle(Message(msg.topic, msg.partition, msg.offset, key, msg.value), buffer)
         )
-    acks = []
     for pub in publishes:
-        acks.append(
-            await _topic(pub.topic).send(
-                key=pub.key.encode() if pub.key is not None else None,
-                value=pub.value,
-                partition=pub.partition,
-            )
-        )
-    if acks:
-        await asyncio.gather(*acks)
-    await buffer.flush()
+        key = pub.key.encode() if pub.key is not None else None
+        await outbox.add(pub.topic, key, pub.value, pub.partition)
+    await outbox.deliver()
+    await buffer.flush(outbox)
 
 
 def _die_stalled(batch: list[faust.EventT]) -> None:

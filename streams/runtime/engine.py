@@ -3,7 +3,7 @@
 For each message on `events.raw` the engine parses and validates the CloudEvent (a bad
 one becomes a dead letter with its reason), checks the city serves the type, checks the
 message is keyed by its state owner (if not, re-publishes it correctly keyed), skips an
-event id the owner has already seen (idempotency), calls the system's rules and turns
+event the owner has already applied (idempotency, see `_decide`), calls the system's rules and turns
 their Step into records plus state writes. Clock ticks are broadcast to every partition
 and fire the timers of the owners on that partition.
 
@@ -169,7 +169,14 @@ class Engine:
         state_key = f"{event.city}|{owner}"
         envelope = store.get(system, state_key) or {"state": None, "seen": {}, "wake": None}
         seen: dict[str, float] = envelope["seen"]
-        if event.id in seen:
+        # Two ways an event comes back. Kafka redelivers it (a worker died before its offset
+        # was committed) at its old offset: every owner lives in one partition, decided in
+        # offset order, so an offset at or below the owner's last applied one was decided
+        # already, however old the event (`seen` forgets ids two days of event time later,
+        # and a backlog or compressed test time can redeliver older ones). Or a producer
+        # sends it twice, at a new offset: its id is then in `seen`.
+        applied = envelope.get("offset")
+        if event.id in seen or (applied is not None and msg.offset <= applied):
             self.counters.duplicates += 1
             if envelope["wake"] is not None:
                 # A crash can lose the timer index write of a batch while keeping the
@@ -197,7 +204,7 @@ class Engine:
             )
         seen[event.id] = _epoch(event.time)
         self._prune_seen(seen, event.time)
-        self._store_step(store, system, event.city, owner, envelope, step, msg.partition)
+        self._store_step(store, system, event.city, owner, envelope, step, msg)
         return [self._publish(o, event.city) for o in outputs]
 
     @staticmethod
@@ -217,11 +224,14 @@ class Engine:
         owner: str,
         envelope: dict[str, Any],
         step: Step,
-        partition: int,
+        msg: Message,
     ) -> None:
+        partition = msg.partition
         wake = _epoch(step.wake_at) if step.wake_at is not None else None
-        # The envelope stays even when the rules drop their state: `seen` must outlive it.
+        # The envelope stays even when the rules drop their state: `seen` and the offset
+        # of the last message applied (an event or a clock tick) must outlive it.
         envelope = {"state": step.state, "seen": envelope["seen"], "wake": wake}
+        envelope["offset"] = msg.offset
         store.put(system, f"{city}|{owner}", envelope, partition)
         if wake is not None:
             self._schedule(store, city, owner, partition, wake)
@@ -277,7 +287,7 @@ class Engine:
                 continue
             step = rules.on_clock(envelope["state"], now, city, owner)
             self.counters.timers_fired += 1
-            self._store_step(store, system, city, owner, envelope, step, partition)
+            self._store_step(store, system, city, owner, envelope, step, msg)
             publishes.extend(self._publish(o, city) for o in step.outputs)
         mark = ClockMark(city=city, partition=partition, reached=now)
         publishes.append(
