@@ -200,7 +200,8 @@ def test_outage_clickhouse_down_during_a_stream_loses_no_row(
         for _ in range(6):  # a stream: ~100 events a second
             send(50)
             time.sleep(0.5)
-        wait_for(lambda: ch.execute("SELECT count() FROM events")[0][0] > 0, 30, "first rows")
+        # Generous: under load the first batch (and the rollup job's first run) take a while.
+        wait_for(lambda: ch.execute("SELECT count() FROM events")[0][0] > 0, 90, "first rows")
         ch.disconnect()
         process.stop(service)
         down_until = time.monotonic() + OUTAGE_S
