@@ -73,19 +73,26 @@ def _suggestion_body(s: Suggestion) -> dict[str, Any]:
     }
 
 
-def plate_check_body(lookup: Lookup) -> dict[str, Any]:
-    """`PlateCheck.of(lookup)` as a dict."""
+def _verdict_fields(lookup: Lookup) -> dict[str, Any]:
+    """The fields every check answer has between its subject and its evidence, in order."""
     d = lookup.decision
     return {
-        "plate": lookup.subject,
-        "city": lookup.city,
-        "zone": lookup.zone,
         "at": format_moment(lookup.at),
         "status": d.status,
         "valid_until": _time(d.valid_until),
         "expired_at": _time(d.expired_at),
         "revoked_at": _time(d.revoked_at),
         "entitlements": [entitlement_body(e) for e in lookup.entitlements],
+    }
+
+
+def plate_check_body(lookup: Lookup) -> dict[str, Any]:
+    """`PlateCheck.of(lookup)` as a dict (same keys in the same order)."""
+    return {
+        "plate": lookup.subject,
+        "city": lookup.city,
+        "zone": lookup.zone,
+        **_verdict_fields(lookup),
         "suggestions": [_suggestion_body(s) for s in lookup.suggestions],
         "as_of": _time(lookup.as_of),
         "check_id": lookup.check_id,
@@ -93,18 +100,12 @@ def plate_check_body(lookup: Lookup) -> dict[str, Any]:
 
 
 def subject_check_body(lookup: Lookup) -> dict[str, Any]:
-    """`SubjectCheck.of(lookup)` as a dict."""
-    d = lookup.decision
+    """`SubjectCheck.of(lookup)` as a dict (same keys in the same order)."""
     return {
         "subject_kind": lookup.subject_kind,
         "subject": lookup.subject,
         "city": lookup.city,
-        "at": format_moment(lookup.at),
-        "status": d.status,
-        "valid_until": _time(d.valid_until),
-        "expired_at": _time(d.expired_at),
-        "revoked_at": _time(d.revoked_at),
-        "entitlements": [entitlement_body(e) for e in lookup.entitlements],
+        **_verdict_fields(lookup),
         "as_of": _time(lookup.as_of),
         "check_id": lookup.check_id,
     }
