@@ -22,7 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import orjson
 from aiokafka import AIOKafkaProducer
+from faust.stores.base import SerializedStore
 from faust.streams import _current_event
 
 from streams.cities import city_systems
@@ -104,7 +106,15 @@ class BufferedTables:
         hit = self.pending.get((table, key))
         if hit is not None:
             return hit[0]
-        return TABLES[table].data.get(key)
+        store = TABLES[table].data
+        if isinstance(store, SerializedStore):
+            # The stored bytes are the table's JSON (Faust's codec is orjson): decoding
+            # them here skips Faust's codec registry and model-reconstruction lookups,
+            # which cost more than the read. A value holds no Faust model, so the result
+            # is the same as `store.get(key)`.
+            raw = store._get(store._encode_key(key))
+            return None if raw is None else orjson.loads(raw)
+        return store.get(key)
 
     def put(self, table: str, key: str, value: Any, partition: int) -> None:
         assert self.current is not None
@@ -121,17 +131,26 @@ class BufferedTables:
         for (table_name, key), (value, partition, event) in self.pending.items():
             _make_current(event)
             table = TABLES[table_name]
-            if value is None:
-                if key in table.data:
-                    del table.data[key]
-            else:
-                table.data[key] = value
             changelog = table.changelog_topic
             # Encoded as Faust's own changelog writes are, so that recovery reads them back.
             key_bytes, _ = changelog.prepare_key(key, table.key_serializer)
             value_bytes = None  # a deleted state is a tombstone
             if value is not None:
                 value_bytes, _ = changelog.prepare_value(value, table.value_serializer)
+            store = table.data
+            if isinstance(store, SerializedStore):
+                # The store gets the changelog's bytes, encoded once: what recovery
+                # writes into it from the changelog anyway.
+                if value_bytes is None:
+                    if store._contains(key_bytes):
+                        store._del(key_bytes)
+                else:
+                    store._set(key_bytes, value_bytes)
+            elif value is None:
+                if key in store:
+                    del store[key]
+            else:
+                store[key] = value
             await outbox.add(changelog.get_topic_name(), key_bytes, value_bytes, partition)
         self.pending.clear()
         for tp, offset in (await outbox.deliver()).items():

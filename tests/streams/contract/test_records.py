@@ -4,11 +4,11 @@ re-publish byte-identical records that readers de-duplicate by id)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from streams.contract import DeadLetter, Notification, Outcome
+from streams.contract import DeadLetter, Notification, Outcome, format_time
 from streams.contract.records import Record
 
 PRAGUE_WINTER = timezone(timedelta(hours=1))
@@ -60,3 +60,19 @@ def test_record_bytes_are_the_documented_compact_utf8_form(record: Record) -> No
     assert encoded == _documented_form(record)
     assert b"+01:00" not in encoded and b"Z" in encoded  # times in UTC with a Z
     assert type(record).from_json(encoded) == record
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        AT,
+        AT + timedelta(microseconds=120),
+        AT + timedelta(microseconds=123456),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        datetime(2026, 7, 1, 3, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+    ],
+)
+def test_record_times_read_as_format_time_writes_them(moment: datetime) -> None:
+    outcome = Outcome(id="e-1", city="nis", type="t", owner="o", outcome="accepted", time=moment)
+    assert f'"time":"{format_time(moment)}"'.encode() in outcome.to_json()
+    assert outcome.time == moment
