@@ -81,18 +81,13 @@ def clickhouse(services_up: Settings) -> ClickHouseSettings:
 @pytest.fixture(scope="session")
 def clickhouse_database(services_up: Settings) -> Iterator[str]:
     """A fresh database with the product's schema, dropped after the session."""
-    from clickhouse_driver import Client
 
-    from infra.clickhouse.migrations import migrate
+    from infra.clickhouse.migrations import drop_database, migrate
 
     name = f"test_{SESSION_TAG}"
     migrate(services_up, name)
     yield name
-    client = Client(**services_up.clickhouse.client_kwargs(database="default"))
-    try:
-        client.execute(f"DROP DATABASE IF EXISTS {name}")
-    finally:
-        client.disconnect()
+    drop_database(services_up, name)
 
 
 @dataclass

@@ -31,6 +31,17 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]
 
 
+def drop_database(settings: Settings, database: str) -> None:
+    """Drop `database` if it exists (test and benchmark databases)."""
+    from clickhouse_driver import Client
+
+    admin = Client(**settings.clickhouse.client_kwargs(database="default"))
+    try:
+        admin.execute(f"DROP DATABASE IF EXISTS {database}")
+    finally:
+        admin.disconnect()
+
+
 def migrate(settings: Settings, database: str) -> list[str]:
     """Create `database` if needed and apply pending migrations; the names applied."""
     from clickhouse_driver import Client

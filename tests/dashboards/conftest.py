@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from clickhouse_driver import Client
 
-from infra.clickhouse.migrations import migrate
+from infra.clickhouse.migrations import drop_database, migrate
 from infra.settings import Settings
 from tests.dashboards.seed import seed
 
@@ -22,11 +21,7 @@ def seeded_database(services_up: Settings, clickhouse_database: str) -> Iterator
     migrate(services_up, name)
     seed(services_up, name)
     yield name
-    client = Client(**services_up.clickhouse.client_kwargs(database="default"))
-    try:
-        client.execute(f"DROP DATABASE IF EXISTS {name}")
-    finally:
-        client.disconnect()
+    drop_database(services_up, name)
 
 
 @pytest.fixture

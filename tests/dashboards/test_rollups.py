@@ -12,7 +12,7 @@ import pytest
 from clickhouse_driver import Client
 
 from dashboards import queries, rollups
-from infra.clickhouse.migrations import migrate
+from infra.clickhouse.migrations import drop_database, migrate
 from infra.settings import Settings
 from streams.analytics_sink.bench import END, load_month
 from streams.analytics_sink.writer import ClickHouseWriter
@@ -85,11 +85,7 @@ def month(services_up: Settings, clickhouse_database: str) -> Iterator[tuple[Set
     writer.close()
     seed(services_up, name)
     yield services_up, name
-    client = Client(**services_up.clickhouse.client_kwargs(database="default"))
-    try:
-        client.execute(f"DROP DATABASE IF EXISTS {name}")
-    finally:
-        client.disconnect()
+    drop_database(services_up, name)
 
 
 @pytest.fixture
