@@ -45,6 +45,7 @@ def app(city: str, type_: str, event_id: str, at: datetime, **data) -> Event:
 
 
 def test_parking_day_on_real_kafka(run_worker, pipeline, city_config, topic_prefix: str) -> None:
+    """NIS-4/5/6/9/10/11/13, MOB-1, ZCS-6: a Niš day, a moBILET card hold, a capped ZCS stay."""
     prefix = f"{topic_prefix}parking{secrets.token_hex(2)}."
     worker = run_worker(
         PLATFORM_TOPIC_PREFIX=prefix,
