@@ -47,6 +47,7 @@ from streams.analytics_sink.rows import (
 )
 from streams.analytics_sink.writer import Backoff, ClickHouseWriter
 from streams.contract import Topics
+from streams.group_consumer import group_consumer
 from streams.topology import ensure_topics
 
 log = logging.getLogger("streams.analytics_sink")
@@ -186,7 +187,7 @@ class AnalyticsSink:
     # --- consumer thread -------------------------------------------------------------------
 
     def _consumer(self) -> KafkaConsumer:
-        return KafkaConsumer(
+        return group_consumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.config.group,
             client_id=f"{self.config.group}-{os.getpid()}",

@@ -8,11 +8,12 @@ import uuid
 
 import pytest
 from clickhouse_driver import Client
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from infra.clickhouse.migrations import migrate
 from infra.settings import REPO_ROOT
+from streams.group_consumer import group_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ def test_kafka_round_trip_on_a_fresh_topic(kafka_bootstrap: str, topic_prefix: s
         producer.send(topic, key=str(i).encode(), value=f"v{i}".encode())
     producer.flush()
     producer.close()
-    consumer = KafkaConsumer(
+    consumer = group_consumer(
         topic,
         bootstrap_servers=kafka_bootstrap,
         auto_offset_reset="earliest",

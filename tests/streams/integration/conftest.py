@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from infra.settings import REPO_ROOT
 from streams.contract import Event, Topics, routing_key
 from streams.contract.routing import TICK_KEY
+from streams.group_consumer import group_consumer
 
 Record = tuple[str | None, dict | None]
 
@@ -52,7 +53,9 @@ class Pipeline:
         self.cities = cities
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
         names = [topics.notifications, topics.ledger, topics.validity, topics.outcomes]
-        self.consumer = KafkaConsumer(
+        # A group reader (its offsets are not needed, but a group gives it every partition
+        # of topics the worker creates later); guarded against kafka-python 3.0's lost join.
+        self.consumer = group_consumer(
             *names,
             bootstrap_servers=bootstrap,
             auto_offset_reset="earliest",
