@@ -58,6 +58,8 @@ def topic_prefix(kafka_bootstrap: str) -> Iterator[str]:
     """
     prefix = f"t{SESSION_TAG}."
     yield prefix
+    if os.environ.get("PLATFORM_TEST_KEEP_TOPICS") == "1":  # to read them after a failure
+        return
     delete_session_topics(kafka_bootstrap, (prefix, f"worker-{SESSION_TAG}-"))
 
 

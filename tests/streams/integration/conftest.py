@@ -73,12 +73,20 @@ class Pipeline:
 
     # Generous: a worker that finds raw records skipped by Faust restarts itself in place
     # (docs/architecture.md), and each restart waits for a rebalance and a table recovery.
-    def wait(self, done: Callable[[], bool], timeout_s: float = 180.0) -> None:
+    def wait(
+        self,
+        done: Callable[[], bool],
+        timeout_s: float = 180.0,
+        missing: Callable[[], str] = lambda: "",
+    ) -> None:
         deadline = time.monotonic() + timeout_s
         while not done():
             if time.monotonic() > deadline:
                 logs = "\n".join(w.log()[-4000:] for w in self.workers)
-                raise AssertionError(f"pipeline did not deliver in {timeout_s} s\n{logs}")
+                raise AssertionError(
+                    f"pipeline did not deliver in {timeout_s} s{missing()}\n"
+                    f"{self.reader_state()}\n{logs}"
+                )
             for tp_records in self.consumer.poll(timeout_ms=500).values():
                 for rec in tp_records:
                     key = rec.key.decode() if rec.key is not None else None
@@ -87,8 +95,27 @@ class Pipeline:
 
     def wait_for(self, *event_ids: str, timeout_s: float = 180.0) -> dict[str, dict]:
         """Wait until every event's outcome is out; the outcomes by event id."""
-        self.wait(lambda: set(event_ids) <= set(self.outcomes()), timeout_s)
+
+        def missing() -> str:
+            return f"; no outcome yet for {sorted(set(event_ids) - set(self.outcomes()))}"
+
+        self.wait(lambda: set(event_ids) <= set(self.outcomes()), timeout_s, missing)
         return self.outcomes()
+
+    def reader_state(self) -> str:
+        """Where this reader is against the topics' ends: tells a worker that published
+        nothing from a reader that did not read what was published."""
+        assigned = self.consumer.assignment()
+        try:
+            ends = self.consumer.end_offsets(list(assigned))
+        except Exception as exc:  # a diagnostic must not hide the failure it explains
+            return f"reader: {len(assigned)} partitions assigned; end offsets unknown: {exc}"
+        lines = [f"reader: {len(assigned)} partitions assigned"]
+        for tp in sorted(assigned):
+            lines.append(
+                f"  {tp.topic}[{tp.partition}] at {self.consumer.position(tp)} of {ends[tp]}"
+            )
+        return "\n".join(lines)
 
     def wait_for_validity(
         self, key: str, holds: Callable[[dict], bool] = lambda _: True, timeout_s: float = 60.0
