@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from loadtest.officers import Sample, summarise
 
@@ -75,17 +75,19 @@ def plan_targets(
     plates: dict[str, list[str]],
     *,
     processes: int = PROCESSES,
+    miss_cities: list[str] | None = None,
     seed: int = 0,
     per_worker_rate: float = PER_WORKER_RATE,
 ) -> list[HeyTarget]:
     """The hey processes for `rate` checks/s: the hit share of the rate spread evenly over
-    the hit processes (a regular's plate each, cities in turn, most frequent regulars
-    first), the rest over the miss processes (an unknown plate each). With one process
-    only, all checks are of the majority kind (the report says so)."""
+    the hit processes (one of `plates` each, cities in turn, first plates first), the rest
+    over the miss processes (an unknown plate each, in `miss_cities` in turn, default the
+    cities of `plates`). With one process only, all checks are of the majority kind."""
     if rate <= 0:
         raise ValueError("officer rate must be above zero")
     cities = sorted(plates)
-    if not cities:
+    miss_in = sorted(miss_cities) if miss_cities else cities
+    if not cities or not miss_in:
         raise ValueError("no city to check plates in")
     hits, misses = split_hits(processes, hit_share)
     hit_rate = rate * hit_share if misses else rate
@@ -100,7 +102,7 @@ def plan_targets(
         plate = regulars[(n // len(cities)) % len(regulars)]
         targets.append(_target("hit", city, plate, hit_rate / hits, per_worker_rate))
     for n in range(misses):
-        city = cities[n % len(cities)]
+        city = miss_in[n % len(miss_in)]
         plate = f"ZZ{rng.randrange(10**7):07d}"  # as officers.py: nobody pays for ZZ plates
         targets.append(_target("miss", city, plate, miss_rate / misses, per_worker_rate))
     return targets
@@ -113,7 +115,7 @@ def _target(kind: str, city: str, plate: str, rate: float, per_worker_rate: floa
 
 def check_path(target: HeyTarget, at: datetime | None) -> str:
     """The plate check's path and query, as the wardens' app asks it."""
-    path = f"/v1/cities/{target.city}/plates/{target.plate}"
+    path = f"/v1/cities/{target.city}/plates/{quote(target.plate, safe='')}"
     return f"{path}?{urlencode({'at': at.isoformat()})}" if at is not None else path
 
 

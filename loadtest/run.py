@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +147,53 @@ def _officers_hit_share(opts: RunOptions) -> float:
     return float(opts.scenario.officers.get("hit_share", 0.7))
 
 
+def _prime_hits(
+    opts: RunOptions, sink: Sink, state: DriveState, count: int, moment: datetime, run_tag: str
+) -> tuple[list[str], dict[str, Any]]:
+    """Plates that hold a stay at `moment`, for the hey processes' hits: `count` marker
+    purchases in the freshness city (the freshness probe's SMS), sent through the run's
+    sink before the run and waited for until the API answers `valid` for each. hey asks
+    one fixed URL per process, so a regular's plate would be judged without a stay at
+    the run's start; these plates are paid, as a hit should be."""
+    assert opts.api_url is not None
+    cfg = opts.scenario.freshness
+    probe = FreshnessProbe(
+        city=str(cfg.get("city", "nis")),
+        short_code=str(cfg.get("short_code", "9182")),
+        visible=api_visibility(opts.api_url, opts.warden_token or issue_tokens("warden", 1)[0]),
+        timeout_s=float(cfg.get("timeout_s", 30)),
+        run_tag=f"H{run_tag}",
+    )
+    markers = [probe.marker(moment) for _ in range(count)]
+    sent_at = time.monotonic()
+    for event in markers:
+        sink.send(event)
+    sink.flush(10.0)
+    state.markers += len(markers)
+    visible = sum(
+        1
+        for event in markers
+        if (probe.wait_visible(event, sent_at) or probe).visible_s is not None
+    )
+    info = {
+        "city": probe.city,
+        "plates": len(markers),
+        "visible": visible,
+        "wait_s": round(time.monotonic() - sent_at, 2),
+    }
+    return [event.data.text for event in markers], info  # type: ignore[attr-defined]
+
+
 def _start_hey_officers(
-    opts: RunOptions, duration_s: float, folder: Path, at: datetime | None, hey: str
+    opts: RunOptions,
+    duration_s: float,
+    folder: Path,
+    at: datetime | None,
+    hey: str,
+    hits: tuple[str, list[str]] | None,
 ) -> list[Any]:
-    """hey processes at the target rate, one plate URL each (hey.py), asking about `at`."""
+    """hey processes at the target rate, one plate URL each (hey.py), asking about `at`;
+    the hits ask about `hits` (city, plates) when given, else about regulars' plates."""
     if opts.officers_rate <= 0:
         return []
     if not opts.api_url:
@@ -163,8 +206,9 @@ def _start_hey_officers(
     targets = plan_targets(
         opts.officers_rate,
         _officers_hit_share(opts),
-        officer_plates(sc, cities),
+        {hits[0]: hits[1]} if hits else officer_plates(sc, cities),
         processes=opts.officer_processes or PROCESSES,
+        miss_cities=cities,
         seed=sc.seed,
     )
     tokens = (
@@ -430,11 +474,20 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
     sampler.read = read_and_publish_clock
     officer_procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     hey_procs: list[Any] = []
+    primed: dict[str, Any] | None = None
     if hey_binary is not None:
-        # hey cannot follow the replay clock check by check: every check asks about the
-        # simulated start (wall clock: about "now"), see docs/loadtest.md
+        # hey cannot follow the replay clock check by check: every check asks about one
+        # moment, a minute after the run's start (simulated or real), see docs/loadtest.md
+        from loadtest.hey import PROCESSES, split_hits
+
+        moment = start if clock == "replay" else datetime.now(UTC)
+        hit_count, _ = split_hits(opts.officer_processes or PROCESSES, _officers_hit_share(opts))
+        hits: tuple[str, list[str]] | None = None
+        if hit_count and opts.api_url and str(fresh_cfg.get("city", "nis")) in cities:
+            plates, primed = _prime_hits(opts, sink, state, hit_count, moment, run_tag)
+            hits = (primed["city"], plates)
         hey_procs = _start_hey_officers(
-            opts, duration_s, officers_dir, start if clock == "replay" else None, hey_binary
+            opts, duration_s, officers_dir, moment + timedelta(minutes=1), hey_binary, hits
         )
         for n, process in enumerate(hey_procs):
             watch.add(f"hey{n}", process.popen.pid)
@@ -504,6 +557,8 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
             rate=opts.officers_rate,
             hit_share=_officers_hit_share(opts),
         )
+        if primed is not None:
+            officers["primed_hits"] = primed
     else:
         officers = _collect_officers(officer_procs, duration_s, opts.officers_rate)
     sink.close()

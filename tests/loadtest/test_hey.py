@@ -109,3 +109,15 @@ def test_report_names_the_tool_and_the_target_rate() -> None:
     assert api["tool"] == "hey" and api["target_rate"] == 2.0
     assert not math.isnan(api["latency_ms"]["p99"])
     assert "of 2.0/s, hey), 1 errors" in summary_table(report)
+
+
+def test_primed_hits_in_one_city_and_misses_in_every_officer_city() -> None:
+    primed = {"nis": ["FRH00001", "FRH00002", "FRH00003"]}
+    targets = plan_targets(1000, 0.6, primed, processes=5, miss_cities=["zcs", "nis"])
+    assert [(t.kind, t.city, t.plate) for t in targets if t.kind == "hit"] == [
+        ("hit", "nis", "FRH00001"),
+        ("hit", "nis", "FRH00002"),
+        ("hit", "nis", "FRH00003"),
+    ]
+    assert [t.city for t in targets if t.kind == "miss"] == ["nis", "zcs"]
+    assert sum(t.rate for t in targets) == pytest.approx(1000)
