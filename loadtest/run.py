@@ -150,11 +150,12 @@ def _officers_hit_share(opts: RunOptions) -> float:
 def _prime_hits(
     opts: RunOptions, sink: Sink, state: DriveState, count: int, moment: datetime, run_tag: str
 ) -> tuple[list[str], dict[str, Any]]:
-    """Plates that hold a stay at `moment`, for the hey processes' hits: `count` marker
-    purchases in the freshness city (the freshness probe's SMS), sent through the run's
-    sink before the run and waited for until the API answers `valid` for each. hey asks
-    one fixed URL per process, so a regular's plate would be judged without a stay at
-    the run's start; these plates are paid, as a hit should be."""
+    """Plates paid from `moment` on, for the hey processes' hits: `count` marker purchases
+    in the freshness city (the freshness probe's SMS), sent through the run's sink before
+    the run and waited for until the API knows each (the probe's visibility). hey asks one
+    fixed URL per process, so a regular's plate would be judged without a stay at the
+    run's start; these plates are paid, as a hit should be (`valid` inside charging
+    hours; before they begin a Niš stay starts later and the answer is `not_required`)."""
     assert opts.api_url is not None
     cfg = opts.scenario.freshness
     probe = FreshnessProbe(
