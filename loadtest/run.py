@@ -171,11 +171,8 @@ def _prime_hits(
         sink.send(event)
     sink.flush(10.0)
     state.markers += len(markers)
-    visible = sum(
-        1
-        for event in markers
-        if (probe.wait_visible(event, sent_at) or probe).visible_s is not None
-    )
+    seen = [probe.wait_visible(event, sent_at) for event in markers]
+    visible = sum(1 for sample in seen if sample is not None and sample.visible_s is not None)
     info = {
         "city": probe.city,
         "plates": len(markers),
@@ -257,6 +254,8 @@ def _start_officers(
             "-m",
             "loadtest",
             "officers",
+            "--tool",
+            "locust",
             "--scenario",
             str(scenario_path),
             "--api",
