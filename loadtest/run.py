@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -561,6 +562,8 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
             officers["primed_hits"] = primed
     else:
         officers = _collect_officers(officer_procs, duration_s, opts.officers_rate)
+    # the officers' raw output (hey's CSV: megabytes a minute) is in the report now
+    shutil.rmtree(officers_dir, ignore_errors=True)
     sink.close()
     if lag is not None:
         lag.close()
