@@ -121,3 +121,14 @@ def test_primed_hits_in_one_city_and_misses_in_every_officer_city() -> None:
     ]
     assert [t.city for t in targets if t.kind == "miss"] == ["nis", "zcs"]
     assert sum(t.rate for t in targets) == pytest.approx(1000)
+
+
+def test_without_hey_and_without_apt_the_message_names_the_package(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.process import ServiceError
+    from loadtest.hey import ensure_hey
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither hey nor apt-get to be found
+    with pytest.raises(ServiceError, match=r"`hey`.*\n\(or use --officer-tool locust\)"):
+        ensure_hey()
