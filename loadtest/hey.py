@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import math
 import random
 import shutil
@@ -282,8 +283,6 @@ def collect_hey(
     if failures:
         result["process_errors"] = failures
     if out is not None:
-        import json
-
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result))
     return result
