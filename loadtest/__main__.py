@@ -3,7 +3,7 @@
 python -m loadtest run --scenario city-day --rate 500 --duration 60 [--target kafka|api]
 python -m loadtest demo
 python -m loadtest generate --scenario city-day --count 20      (events as JSON lines)
-python -m loadtest officers --scenario city-day --api URL --rate 2000 --duration 30
+python -m loadtest officers --scenario city-day --api URL --rate 2000 --duration 30 --tool hey
 """
 
 from __future__ import annotations
@@ -74,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--officers", type=float, default=0.0, help="plate checks/s against --api")
     run.add_argument("--hit-share", type=float, help="share of checks for plates that parked")
     run.add_argument(
-        "--officer-processes", type=int, help="Locust processes (default: one per 700/s)"
+        "--officer-tool",
+        choices=["hey", "locust"],
+        default="hey",
+        help="hey: constant rate, installed with apt when missing; locust: simulated wardens",
+    )
+    run.add_argument(
+        "--officer-processes",
+        type=int,
+        help="hey processes, one plate URL each (default 10); Locust: default one per 700/s",
     )
     run.add_argument("--freshness", choices=["auto", "api", "outcomes", "off"], default="auto")
     run.add_argument(
@@ -104,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int)
     gen.add_argument("--ticks", action="store_true", help="interleave clock.tick events")
 
-    off = sub.add_parser("officers", help="warden plate checks with Locust (used by run)")
+    off = sub.add_parser("officers", help="warden plate checks, hey or Locust (alone)")
+    off.add_argument("--tool", choices=["hey", "locust"], default="hey")
+    off.add_argument("--processes", type=int, help="hey processes, one plate URL each")
+    off.add_argument("--at", type=_moment, help="hey: the moment every check asks about")
     off.add_argument("--scenario", required=True)
     off.add_argument("--api", required=True)
     off.add_argument("--rate", type=float, required=True)
     off.add_argument("--duration", type=_duration, required=True)
     off.add_argument("--hit-share", type=float, default=0.7)
-    off.add_argument("--users", type=int)
+    off.add_argument("--users", type=int, help="Locust: simulated wardens")
     off.add_argument("--seed", type=int, default=0, help="added to the scenario's seed")
     off.add_argument("--out", type=Path, required=True)
     off.add_argument(
@@ -147,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             officers_rate=args.officers,
             officers_hit_share=args.hit_share,
             officer_processes=args.officer_processes,
+            officer_tool=args.officer_tool,
             freshness=args.freshness,
             drain_s=args.drain,
             linger_ms=args.linger_ms,
@@ -191,10 +203,39 @@ def main(argv: list[str] | None = None) -> int:
             "LOADTEST_WARDEN_TOKEN", ""
         )
         tokens = [t for t in listed.split(",") if t]
-        if not tokens:
-            tokens = issue_tokens("warden", args.users or officer_users(args.rate))
         sc = load_scenario(args.scenario)
         cities = [c for c in sc.officers.get("cities", ["nis"]) if c in sc.cities]
+        if args.tool == "hey":
+            from loadtest.hey import PROCESSES, collect_hey, ensure_hey, plan_targets, start_hey
+
+            binary = ensure_hey()
+            targets = plan_targets(
+                args.rate,
+                args.hit_share,
+                officer_plates(sc, cities),
+                processes=args.processes or PROCESSES,
+                seed=sc.seed + args.seed,
+            )
+            started = start_hey(
+                host=args.api,
+                tokens=tokens or issue_tokens("warden", len(targets), subject="loadtest-hey"),
+                targets=targets,
+                duration_s=args.duration,
+                at=args.at,
+                folder=args.out.parent / f"{args.out.stem}-hey",
+                hey=binary,
+            )
+            result = collect_hey(
+                started,
+                duration_s=args.duration,
+                rate=args.rate,
+                hit_share=args.hit_share,
+                out=args.out,
+            )
+            print(json.dumps({k: v for k, v in result.items() if k != "series"}, indent=1))
+            return 0
+        if not tokens:
+            tokens = issue_tokens("warden", args.users or officer_users(args.rate))
         result = run_officers(
             host=args.api,
             tokens=tokens,

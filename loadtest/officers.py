@@ -21,6 +21,8 @@ from typing import Any
 from loadtest.scenario import Scenario
 from loadtest.sessions import population_for
 
+Sample = tuple[float, float, bool, str]  # (s since start, ms, ok, status) of one check
+
 
 def officer_plates(
     scenario: Scenario, cities: list[str], per_city: int = 2000
@@ -89,7 +91,7 @@ def run_officers(
     n_users = users or officer_users(rate)
     per_user = rate / n_users
     started = time.monotonic()
-    samples: list[tuple[float, float, bool, str]] = []  # (t, ms, ok, status)
+    samples: list[Sample] = []
     # One token per warden, as in the field: the API limits requests per token.
     handed_out = iter(range(10**9))
 
@@ -163,11 +165,12 @@ def merge(results: list[dict[str, Any]], duration_s: float, rate: float) -> dict
     hit_share = results[0].get("hit_share", 0.0) if results else 0.0
     merged = summarise(samples, duration_s, rate, users, hit_share)  # type: ignore[arg-type]
     merged["processes"] = len(results)
+    merged["tool"] = "locust"
     return merged
 
 
 def summarise(
-    samples: list[tuple[float, float, bool, str]],
+    samples: list[Sample],
     duration_s: float,
     rate: float,
     users: int,

@@ -114,6 +114,8 @@ def build_report(
         }
     if officers is not None:
         summary["api"] = {
+            "tool": officers.get("tool"),
+            "target_rate": officers.get("target_rate"),
             "requests": officers.get("requests"),
             "achieved_rate": officers.get("achieved_rate"),
             "errors": officers.get("errors"),
@@ -189,7 +191,11 @@ def summary_table(report: dict[str, Any]) -> str:
         a = s["api"]
         lat = a.get("latency_ms") or {}
         rows += [
-            ("API checks", f"{a['requests']} ({a['achieved_rate']}/s), {a['errors']} errors"),
+            (
+                "API checks",
+                f"{a['requests']} ({a['achieved_rate']}/s of {a.get('target_rate')}/s, "
+                f"{a.get('tool') or 'locust'}), {a['errors']} errors",
+            ),
             (
                 "API ms p50/p95/p99/max",
                 f"{lat.get('p50')} / {lat.get('p95')} / {lat.get('p99')} / {lat.get('max')}",

@@ -2,7 +2,8 @@
 
 `run_load(options)` wires the pieces: the traffic model (traffic.py), a sink (sinks.py),
 the driver (driver.py), the sampler with lag, process and freshness probes (measure.py),
-officer traffic in a Locust subprocess (officers.py), and writes the report (report.py).
+officer traffic from hey processes at a constant rate (hey.py) or Locust subprocesses
+(officers.py), and writes the report (report.py).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +64,8 @@ class RunOptions:
     api_batch: int = 100
     officers_rate: float = 0.0
     officers_hit_share: float | None = None
-    officer_processes: int | None = None  # None: one per ~700 checks/s
+    officer_processes: int | None = None  # None: hey 10 (one URL each), Locust one per ~700/s
+    officer_tool: str = "hey"  # hey (constant rate) | locust (simulated wardens)
     freshness: str = "auto"  # auto | api | outcomes | off
     drain_s: float = 0.0  # after sending, wait up to this long for the worker to catch up
     linger_ms: int = 20
@@ -139,6 +142,90 @@ def count_outcomes(
     return len(seen)
 
 
+def _officers_hit_share(opts: RunOptions) -> float:
+    if opts.officers_hit_share is not None:
+        return opts.officers_hit_share
+    return float(opts.scenario.officers.get("hit_share", 0.7))
+
+
+def _prime_hits(
+    opts: RunOptions, sink: Sink, state: DriveState, count: int, moment: datetime, run_tag: str
+) -> tuple[list[str], dict[str, Any]]:
+    """Plates paid from `moment` on, for the hey processes' hits: `count` marker purchases
+    in the freshness city (the freshness probe's SMS), sent through the run's sink before
+    the run and waited for until the API knows each (the probe's visibility). hey asks one
+    fixed URL per process, so a regular's plate would be judged without a stay at the
+    run's start; these plates are paid, as a hit should be (`valid` inside charging
+    hours; before they begin a Niš stay starts later and the answer is `not_required`)."""
+    assert opts.api_url is not None
+    cfg = opts.scenario.freshness
+    probe = FreshnessProbe(
+        city=str(cfg.get("city", "nis")),
+        short_code=str(cfg.get("short_code", "9182")),
+        visible=api_visibility(opts.api_url, opts.warden_token or issue_tokens("warden", 1)[0]),
+        timeout_s=float(cfg.get("timeout_s", 30)),
+        run_tag=f"H{run_tag}",
+    )
+    markers = [probe.marker(moment) for _ in range(count)]
+    sent_at = time.monotonic()
+    for event in markers:
+        sink.send(event)
+    sink.flush(10.0)
+    state.markers += len(markers)
+    seen = [probe.wait_visible(event, sent_at) for event in markers]
+    visible = sum(1 for sample in seen if sample is not None and sample.visible_s is not None)
+    info = {
+        "city": probe.city,
+        "plates": len(markers),
+        "visible": visible,
+        "wait_s": round(time.monotonic() - sent_at, 2),
+    }
+    return [event.data.text for event in markers], info  # type: ignore[attr-defined]
+
+
+def _start_hey_officers(
+    opts: RunOptions,
+    duration_s: float,
+    folder: Path,
+    at: datetime | None,
+    hey: str,
+    hits: tuple[str, list[str]] | None,
+) -> list[Any]:
+    """hey processes at the target rate, one plate URL each (hey.py), asking about `at`;
+    the hits ask about `hits` (city, plates) when given, else about regulars' plates."""
+    if opts.officers_rate <= 0:
+        return []
+    if not opts.api_url:
+        raise ValueError("officer traffic needs --api URL")
+    from loadtest.hey import PROCESSES, plan_targets, start_hey
+    from loadtest.officers import officer_plates
+
+    sc = opts.scenario
+    cities = [c for c in sc.officers.get("cities", ["nis"]) if c in sc.cities]
+    targets = plan_targets(
+        opts.officers_rate,
+        _officers_hit_share(opts),
+        {hits[0]: hits[1]} if hits else officer_plates(sc, cities),
+        processes=opts.officer_processes or PROCESSES,
+        miss_cities=cities,
+        seed=sc.seed,
+    )
+    tokens = (
+        [opts.warden_token]
+        if opts.warden_token
+        else issue_tokens("warden", len(targets), subject="loadtest-hey")
+    )
+    return start_hey(
+        host=opts.api_url,
+        tokens=tokens,
+        targets=targets,
+        duration_s=duration_s,
+        at=at,
+        folder=folder,
+        hey=hey,
+    )
+
+
 def _start_officers(
     opts: RunOptions, duration_s: float, folder: Path, clock_file: Path | None
 ) -> list[tuple[subprocess.Popen[bytes], Path]]:
@@ -152,9 +239,7 @@ def _start_officers(
     scenario_path = opts.scenario.path
     if scenario_path is None:
         raise ValueError("officer traffic needs a scenario loaded from a file")
-    hit_share = opts.officers_hit_share
-    if hit_share is None:
-        hit_share = float(opts.scenario.officers.get("hit_share", 0.7))
+    hit_share = _officers_hit_share(opts)
     processes = opts.officer_processes or officer_processes(opts.officers_rate)
     share = opts.officers_rate / processes
     started = []
@@ -170,6 +255,8 @@ def _start_officers(
             "-m",
             "loadtest",
             "officers",
+            "--tool",
+            "locust",
             "--scenario",
             str(scenario_path),
             "--api",
@@ -231,6 +318,13 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
     seed = sc.seed if opts.seed is None else opts.seed
     cities = opts.cities or sc.city_ids()
     run_tag = secrets.token_hex(3)
+    if opts.officer_tool not in ("hey", "locust"):
+        raise ValueError(f"unknown officer tool {opts.officer_tool!r} (hey or locust)")
+    hey_binary: str | None = None
+    if opts.officers_rate > 0 and opts.officer_tool == "hey":
+        from loadtest.hey import ensure_hey
+
+        hey_binary = ensure_hey()  # before anything starts: installs hey, or says why not
     id_prefix = opts.id_prefix or f"lt{run_tag}"
     topics = Topics(opts.topic_prefix)
     systems = {c: sc.cities[c].system for c in cities}
@@ -379,9 +473,29 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         return values
 
     sampler.read = read_and_publish_clock
-    officer_procs = _start_officers(opts, duration_s, officers_dir, clock_file)
-    for n, (popen, _) in enumerate(officer_procs):
-        watch.add(f"officers{n}", popen.pid)
+    officer_procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+    hey_procs: list[Any] = []
+    primed: dict[str, Any] | None = None
+    if hey_binary is not None:
+        # hey cannot follow the replay clock check by check: every check asks about one
+        # moment, a minute after the run's start (simulated or real), see docs/loadtest.md
+        from loadtest.hey import PROCESSES, split_hits
+
+        moment = start if clock == "replay" else datetime.now(UTC)
+        hit_count, _ = split_hits(opts.officer_processes or PROCESSES, _officers_hit_share(opts))
+        hits: tuple[str, list[str]] | None = None
+        if hit_count and opts.api_url and str(fresh_cfg.get("city", "nis")) in cities:
+            plates, primed = _prime_hits(opts, sink, state, hit_count, moment, run_tag)
+            hits = (primed["city"], plates)
+        hey_procs = _start_hey_officers(
+            opts, duration_s, officers_dir, moment + timedelta(minutes=1), hey_binary, hits
+        )
+        for n, process in enumerate(hey_procs):
+            watch.add(f"hey{n}", process.popen.pid)
+    else:
+        officer_procs = _start_officers(opts, duration_s, officers_dir, clock_file)
+        for n, (popen, _) in enumerate(officer_procs):
+            watch.add(f"officers{n}", popen.pid)
 
     progress = Progress(state, duration_s, sampler.latest) if opts.progress else None
     sampler.start()
@@ -435,7 +549,21 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
     if progress:
         progress.stop()
     sampler.stop()
-    officers = _collect_officers(officer_procs, duration_s, opts.officers_rate)
+    if hey_procs:
+        from loadtest.hey import collect_hey
+
+        officers = collect_hey(
+            hey_procs,
+            duration_s=duration_s,
+            rate=opts.officers_rate,
+            hit_share=_officers_hit_share(opts),
+        )
+        if primed is not None:
+            officers["primed_hits"] = primed
+    else:
+        officers = _collect_officers(officer_procs, duration_s, opts.officers_rate)
+    # the officers' raw output (hey's CSV: megabytes a minute) is in the report now
+    shutil.rmtree(officers_dir, ignore_errors=True)
     sink.close()
     if lag is not None:
         lag.close()
@@ -491,6 +619,7 @@ def run_load(opts: RunOptions) -> tuple[dict[str, Any], Path]:
         "sink": sink.describe(),
         "freshness": fresh_mode,
         "officers_rate": opts.officers_rate,
+        "officer_tool": opts.officer_tool if opts.officers_rate > 0 else None,
         "simulated_from": start.isoformat(),
         "simulated_to": state.event_time.isoformat() if state.event_time else None,
         # a shared machine: the load average says how much of it the run really had

@@ -1,19 +1,31 @@
-"""A short load test against the real Kafka and a real stream worker.
+"""A short load test against the real Kafka, a real stream worker and a real API process.
 
 Checks that the report's counts match what was produced: every generated event acked by
 Kafka is on `events.raw` (end offsets), the worker's consumer group committed all of them
 (lag 0 after the drain), every data event of the run got exactly one outcome record, and
-the operator desk answered Niš sales with verdicts (NIS-9) that the worker processed too.
-The API and the ClickHouse sink are not part of this test (see docs/loadtest.md).
+the operator desk answered Niš sales with verdicts (NIS-9) that the worker processed too;
+and that hey's plate checks against `python -m enforcement_api serve` reach the report
+(hits on plates the run paid for, misses on plates nobody did). The ClickHouse sink is
+not part of this test (see docs/loadtest.md).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from infra.process import free_port
+from infra.settings import REPO_ROOT
 from loadtest.run import RunOptions, run_load
 from loadtest.scenario import load_scenario
 
@@ -31,29 +43,79 @@ def _messages_on(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
+@contextmanager
+def serve_api(bootstrap: str, prefix: str, log: Path) -> Iterator[str]:
+    """`python -m enforcement_api serve` on a free port, until the block ends."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": bootstrap,
+        "PLATFORM_TOPIC_PREFIX": prefix,
+        "STREAMS_PARTITIONS": "2",
+        "API_RATE_PER_S": "0",  # hey sends one token's checks per process
+    }
+    with log.open("wb") as out:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "enforcement_api", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if popen.poll() is not None:
+                pytest.fail(f"API exited ({popen.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"API not ready in 120 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        popen.terminate()
+        try:
+            popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(timeout=10)
+
+
 def test_short_scenario_counts_match_kafka_and_worker_outcomes(
     kafka_bootstrap: str, topic_prefix: str, run_worker, tmp_path: Path
 ) -> None:
     prefix = f"{topic_prefix}lt."
     worker = run_worker(PLATFORM_TOPIC_PREFIX=prefix, STREAMS_PARTITIONS="2")
-    report, folder = run_load(
-        RunOptions(
-            scenario=load_scenario("city-day"),
-            target="kafka",
-            rate=150,
-            duration_s=8,
-            ramp_s=2,
-            bootstrap=kafka_bootstrap,
-            topic_prefix=prefix,
-            partitions=2,
-            worker_group=worker.env["STREAMS_APP_ID"],
-            freshness="outcomes",
-            drain_s=150,  # the machine is shared: give a busy worker time
-            out_base=tmp_path,
-            progress=False,
-            verify_outcomes=True,
+    with serve_api(kafka_bootstrap, prefix, tmp_path / "api.log") as api_url:
+        report, folder = run_load(
+            RunOptions(
+                scenario=load_scenario("city-day"),
+                start=datetime.fromisoformat("2026-11-24T10:00:00+01:00"),  # Niš charges
+                target="kafka",
+                rate=150,
+                duration_s=8,
+                ramp_s=2,
+                bootstrap=kafka_bootstrap,
+                topic_prefix=prefix,
+                partitions=2,
+                worker_group=worker.env["STREAMS_APP_ID"],
+                freshness="outcomes",
+                drain_s=150,  # the machine is shared: give a busy worker time
+                out_base=tmp_path,
+                progress=False,
+                verify_outcomes=True,
+                api_url=api_url,
+                officers_rate=60,  # hey: 6 processes at 10 checks/s, 4 on paid plates
+                officer_processes=6,
+                officers_hit_share=0.7,
+                officer_tool="hey",
+            )
         )
-    )
     counts = report["counts"]
     assert counts["sent"] > 500
     assert counts["failed"] == 0
@@ -77,3 +139,13 @@ def test_short_scenario_counts_match_kafka_and_worker_outcomes(
     assert any(folder.glob("*.png"))
     fresh = summary["freshness_s"]
     assert fresh["markers"] >= 1 and fresh["not_visible"] == 0
+    # hey's checks: all answered, hits on the plates the run paid for, misses on none
+    api = summary["api"]
+    assert api["tool"] == "hey"
+    assert api["requests"] > 0 and api["errors"] == 0
+    officers = report["officers"]
+    assert officers["primed_hits"]["visible"] == officers["primed_hits"]["plates"] == 4
+    urls = officers["urls"]
+    assert sum(u["requests"] for u in urls) == api["requests"]
+    assert {u["answer_after_run"] for u in urls if u["kind"] == "hit"} == {"valid"}
+    assert {u["answer_after_run"] for u in urls if u["kind"] == "miss"} == {"none"}
