@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.apt import apt_install
-from infra.process import ServiceError, free_port
+from infra.process import ServiceError, end_child, free_port
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 APT_PACKAGE = "chromium"
@@ -101,11 +101,6 @@ def headless_chromium(
                 time.sleep(0.2)
         yield browser
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        end_child(proc, grace_s=10)
         if log_file:
             out.close()  # type: ignore[union-attr]

@@ -340,6 +340,18 @@ def stop(service: Service) -> str:
     return f"{how} (pid {proc.pid})"
 
 
+def end_child(popen: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Stop a child we started ourselves: SIGTERM, up to `grace_s` to exit, then SIGKILL."""
+    if popen.poll() is not None:
+        return
+    popen.terminate()
+    try:
+        popen.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait(timeout=10)
+
+
 def _signal_group(proc: psutil.Process, sig: signal.Signals) -> None:
     try:
         os.killpg(proc.pid, sig)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from infra import process
-from infra.process import free_port
+from infra.process import end_child, free_port
 from infra.services import core_services
 from infra.settings import REPO_ROOT, ClickHouseSettings, Settings
 
@@ -104,13 +104,7 @@ class WorkerProcess:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
+        end_child(self.popen, grace_s=timeout_s)
 
 
 def _assigned(log: str, raw_topic: str) -> bool:

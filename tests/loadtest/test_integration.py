@@ -24,7 +24,7 @@ import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from infra.process import free_port
+from infra.process import end_child, free_port
 from infra.settings import REPO_ROOT
 from loadtest.run import RunOptions, run_load
 from loadtest.scenario import load_scenario
@@ -78,12 +78,7 @@ def serve_api(bootstrap: str, prefix: str, log: Path) -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        popen.terminate()
-        try:
-            popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(timeout=10)
+        end_child(popen, grace_s=30)
 
 
 def test_short_scenario_counts_match_kafka_and_worker_outcomes(
