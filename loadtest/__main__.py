@@ -84,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="hey processes, one plate URL each (default 10); Locust: default one per 700/s",
     )
+    run.add_argument(
+        "--hey-worker-rate",
+        type=float,
+        default=None,
+        help="checks/s of each hey worker (default 10): lower means more concurrent wardens, "
+        "each waiting for its answer, so a slower API still gets the full rate",
+    )
     run.add_argument("--freshness", choices=["auto", "api", "outcomes", "off"], default="auto")
     run.add_argument(
         "--drain", type=_duration, default=30.0, help="wait for the worker after sending"
@@ -116,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     off.add_argument("--tool", choices=["hey", "locust"], default="hey")
     off.add_argument("--processes", type=int, help="hey processes, one plate URL each")
     off.add_argument("--at", type=_moment, help="hey: the moment every check asks about")
+    off.add_argument("--hey-worker-rate", type=float, default=None, help="checks/s per hey worker")
     off.add_argument("--scenario", required=True)
     off.add_argument("--api", required=True)
     off.add_argument("--rate", type=float, required=True)
@@ -159,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             officers_hit_share=args.hit_share,
             officer_processes=args.officer_processes,
             officer_tool=args.officer_tool,
+            hey_worker_rate=args.hey_worker_rate,
             freshness=args.freshness,
             drain_s=args.drain,
             linger_ms=args.linger_ms,
@@ -206,7 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         sc = load_scenario(args.scenario)
         cities = [c for c in sc.officers.get("cities", ["nis"]) if c in sc.cities]
         if args.tool == "hey":
-            from loadtest.hey import PROCESSES, collect_hey, ensure_hey, plan_targets, start_hey
+            from loadtest.hey import (
+                PER_WORKER_RATE,
+                PROCESSES,
+                collect_hey,
+                ensure_hey,
+                plan_targets,
+                start_hey,
+            )
 
             binary = ensure_hey()
             targets = plan_targets(
@@ -215,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 officer_plates(sc, cities),
                 processes=args.processes or PROCESSES,
                 seed=sc.seed + args.seed,
+                per_worker_rate=args.hey_worker_rate or PER_WORKER_RATE,
             )
             started = start_hey(
                 host=args.api,

@@ -66,6 +66,7 @@ class RunOptions:
     officers_hit_share: float | None = None
     officer_processes: int | None = None  # None: hey 10 (one URL each), Locust one per ~700/s
     officer_tool: str = "hey"  # hey (constant rate) | locust (simulated wardens)
+    hey_worker_rate: float | None = None  # checks/s per hey worker; None: hey.PER_WORKER_RATE
     freshness: str = "auto"  # auto | api | outcomes | off
     drain_s: float = 0.0  # after sending, wait up to this long for the worker to catch up
     linger_ms: int = 20
@@ -197,7 +198,7 @@ def _start_hey_officers(
         return []
     if not opts.api_url:
         raise ValueError("officer traffic needs --api URL")
-    from loadtest.hey import PROCESSES, plan_targets, start_hey
+    from loadtest.hey import PER_WORKER_RATE, PROCESSES, plan_targets, start_hey
     from loadtest.officers import officer_plates
 
     sc = opts.scenario
@@ -209,6 +210,7 @@ def _start_hey_officers(
         processes=opts.officer_processes or PROCESSES,
         miss_cities=cities,
         seed=sc.seed,
+        per_worker_rate=opts.hey_worker_rate or PER_WORKER_RATE,
     )
     tokens = (
         [opts.warden_token]

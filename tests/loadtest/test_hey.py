@@ -67,6 +67,13 @@ def test_rate_is_split_by_hit_share_and_every_process_keeps_its_share() -> None:
     assert all(t.plate.startswith("ZZ") for t in misses)
 
 
+def test_a_lower_worker_rate_means_more_concurrent_wardens_for_the_same_rate() -> None:
+    targets = plan_targets(2000, 0.7, PLATES, processes=10, seed=1, per_worker_rate=5.0)
+    assert sum(t.workers for t in targets) == 400
+    assert sum(t.rate for t in targets) == pytest.approx(2000)
+    assert all(t.per_worker <= 5.0 for t in targets)
+
+
 def test_hit_share_extremes_and_small_process_counts() -> None:
     assert split_hits(10, 0.7) == (7, 3)
     assert split_hits(10, 0.99) == (9, 1)  # a share above zero keeps one process
