@@ -308,17 +308,59 @@ CITY_OF = {"tickets_by_product": "hradec", "rides_hourly": "tarnow",
            "refusals_hourly": "hradec"}  # fmt: skip
 
 
-def time_query(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
+class ServerCpu:
+    """ClickHouse's CPU time (user + system, from `system.query_log`) spent on the queries
+    of one client: contention on the shared VM inflates it far less than wall-clock time.
+    The client must have `log_queries` set; its queries are told apart by its port."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        mark = f"bench-{secrets.token_hex(6)}"
+        client.execute("SELECT 1", query_id=mark)
+        client.execute("SYSTEM FLUSH LOGS")
+        rows = client.execute(
+            "SELECT port FROM system.query_log WHERE query_id = %(q)s LIMIT 1", {"q": mark}
+        )
+        self.port = rows[0][0] if rows else None
+
+    def now(self) -> datetime:
+        """The server's clock (query_log times are in whole seconds): call after a pause."""
+        time.sleep(1.1)
+        return self.client.execute("SELECT now()")[0][0]
+
+    def seconds(self, since: datetime, until: datetime) -> float:
+        """CPU seconds of the client's queries finished in [since, until]."""
+        time.sleep(1.1)
+        self.client.execute("SYSTEM FLUSH LOGS")
+        rows = self.client.execute(
+            "SELECT sum(arraySum(arrayFilter((v, n) -> n IN ('UserTimeMicroseconds', "
+            "'SystemTimeMicroseconds'), ProfileEvents.Values, ProfileEvents.Names))) "
+            "FROM system.query_log WHERE type = 2 AND port = %(p)s "
+            "AND event_time >= %(a)s AND event_time <= %(b)s",
+            {"p": self.port, "a": since, "b": until},
+        )  # fmt: skip
+        return (rows[0][0] or 0) / 1e6
+
+
+def time_query(
+    fn: Callable[[], Any], repeat: int, cpu: ServerCpu | None = None
+) -> tuple[float, float, int, float]:
+    """Wall-clock p50 and p95 (s), rows, and ClickHouse CPU seconds per call (nan
+    without `cpu`)."""
     fn()  # warm: first read of the columns from disk
+    since = cpu.now() if cpu else None
     samples = []
     rows = 0
     for _ in range(repeat):
         started = time.perf_counter()
         rows = len(fn())
         samples.append(time.perf_counter() - started)
+    per_call = float("nan")
+    if cpu and since:
+        per_call = cpu.seconds(since, cpu.now()) / repeat
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return statistics.median(samples), p95, rows
+    return statistics.median(samples), p95, rows, per_call
 
 
 ROLLUP_BACKED = {"occupancy_5m", "visits", "revenue_hourly", "revenue_by_product",
@@ -342,9 +384,10 @@ def bench_rollups(client: Client) -> None:
 def bench_queries(
     client: Client, repeat: int, base_too: bool = False, only: list[str] | None = None
 ) -> list[tuple[str, str, float, float, int]]:
-    """Every query (or those in `only`), p50/p95; with `base_too`, the rollup-backed ones
-    also without rollups."""
+    """Every query (or those in `only`), p50/p95 and ClickHouse CPU per call; with
+    `base_too`, the rollup-backed ones also without rollups."""
     results = []
+    cpu = ServerCpu(client)
     # Midnight-aligned windows, then windows ending mid-day like a live page's ("7 d~"):
     # those read a partial day at each edge from the base tables.
     mid_day = timedelta(hours=9, minutes=7)
@@ -363,10 +406,11 @@ def bench_queries(
             for label, more in variants:
                 fn = _call(name, start, end, span, client, more)
                 with _open_day(rollups.day_of(int(end.timestamp())) if shift else None):
-                    p50, p95, rows = time_query(fn, repeat)
+                    p50, p95, rows, cpu_s = time_query(fn, repeat, cpu)
                 results.append((span_name, label, p50, p95, rows))
                 print(f"  {span_name:>5} {label:<27} p50 {p50 * 1000:7.1f} ms  "
-                      f"p95 {p95 * 1000:7.1f} ms  ({rows} rows)", flush=True)  # fmt: skip
+                      f"p95 {p95 * 1000:7.1f} ms  server CPU {cpu_s * 1000:6.0f} ms/call  "
+                      f"({rows} rows)", flush=True)  # fmt: skip
     return results
 
 
@@ -433,7 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     database = args.reuse or args.load_month or f"bench_{secrets.token_hex(3)}"
     migrate(settings, database)
-    client = Client(**settings.clickhouse.client_kwargs(database=database))
+    # log_queries: the query timings also report ClickHouse's CPU per call (ServerCpu)
+    client = Client(
+        **settings.clickhouse.client_kwargs(database=database), settings={"log_queries": 1}
+    )
     version = client.execute("SELECT version()")[0][0]
     writer = ClickHouseWriter(settings.clickhouse, database)
     print(f"# Analytics benchmark: ClickHouse {version}, {psutil.cpu_count()} CPUs, "
