@@ -317,11 +317,16 @@ class ServerCpu:
         self.client = client
         mark = f"bench-{secrets.token_hex(6)}"
         client.execute("SELECT 1", query_id=mark)
-        client.execute("SYSTEM FLUSH LOGS")
-        rows = client.execute(
-            "SELECT port FROM system.query_log WHERE query_id = %(q)s LIMIT 1", {"q": mark}
-        )
-        self.port = rows[0][0] if rows else None
+        self.port = None
+        for _ in range(5):  # the log is written asynchronously, even after a flush
+            client.execute("SYSTEM FLUSH LOGS")
+            rows = client.execute(
+                "SELECT port FROM system.query_log WHERE query_id = %(q)s LIMIT 1", {"q": mark}
+            )
+            if rows:
+                self.port = rows[0][0]
+                break
+            time.sleep(0.5)
 
     def now(self) -> datetime:
         """The server's clock (query_log times are in whole seconds): call after a pause."""
@@ -329,17 +334,24 @@ class ServerCpu:
         return self.client.execute("SELECT now()")[0][0]
 
     def seconds(self, since: datetime, until: datetime) -> float:
-        """CPU seconds of the client's queries finished in [since, until]."""
-        time.sleep(1.1)
-        self.client.execute("SYSTEM FLUSH LOGS")
-        rows = self.client.execute(
-            "SELECT sum(arraySum(arrayFilter((v, n) -> n IN ('UserTimeMicroseconds', "
-            "'SystemTimeMicroseconds'), ProfileEvents.Values, ProfileEvents.Names))) "
-            "FROM system.query_log WHERE type = 2 AND port = %(p)s "
-            "AND event_time >= %(a)s AND event_time <= %(b)s",
-            {"p": self.port, "a": since, "b": until},
-        )  # fmt: skip
-        return (rows[0][0] or 0) / 1e6
+        """CPU seconds of the client's queries finished in [since, until] (nan when the
+        client's port could not be found)."""
+        if self.port is None:
+            return float("nan")
+        micros = 0
+        for _ in range(5):  # the log is written asynchronously, even after a flush
+            time.sleep(1.1)
+            self.client.execute("SYSTEM FLUSH LOGS")
+            micros = self.client.execute(
+                "SELECT sum(arraySum(arrayFilter((v, n) -> n IN ('UserTimeMicroseconds', "
+                "'SystemTimeMicroseconds'), ProfileEvents.Values, ProfileEvents.Names))) "
+                "FROM system.query_log WHERE type = 2 AND port = %(p)s "
+                "AND event_time >= %(a)s AND event_time <= %(b)s",
+                {"p": self.port, "a": since, "b": until},
+            )[0][0]  # fmt: skip
+            if micros:
+                break
+        return (micros or 0) / 1e6
 
 
 def time_query(
