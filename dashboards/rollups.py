@@ -163,7 +163,11 @@ def split_slots(
     inside a partial edge day with a computation come from it too; only the cut slot at
     the window's start or end (under one slot long) is left to the base tables, whose
     7-day look-back of stays is what makes even a short piece cost. Slots divide a day,
-    so no slot is in two pieces."""
+    so no slot is in two pieces.
+
+    Only when that adds no base piece: a window with no whole day inside is one base
+    piece, and cutting it into a cut slot and the open day would pay the look-back
+    twice (0.63 → 0.86 s of ClickHouse CPU for 24 hours ending mid-day)."""
     days, gaps = split_window(start_s, end_s, covered)
     have = set(covered)
     ranges: list[tuple[int, int]] = []
@@ -191,6 +195,8 @@ def split_slots(
             else:
                 base(cursor, piece_end)
             cursor = piece_end
+    if len(rest) > len(gaps):
+        return days, [], gaps
     return days, ranges, rest
 
 

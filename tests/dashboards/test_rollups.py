@@ -46,11 +46,17 @@ def test_aligned_window_fully_covered_has_no_base_piece() -> None:
 
 
 def test_whole_slots_of_a_computed_edge_day_come_from_the_rollup() -> None:
-    start, end = 10 * DAY + 3750, 11 * DAY + 7300  # a 5-minute slot cut at each end
+    start, end = 10 * DAY + 3750, 12 * DAY + 7300  # a 5-minute slot cut at each end
+    days, ranges, base = rollups.split_slots(start, end, covered={10, 11, 12}, slot_s=300)
+    assert days == (11,)
+    assert ranges == [(10 * DAY + 3900, 11 * DAY), (12 * DAY, 12 * DAY + 7200)]
+    assert base == [(start, 10 * DAY + 3900), (12 * DAY + 7200, end)]
+
+
+def test_a_window_without_a_whole_day_stays_one_base_piece() -> None:
+    start, end = 10 * DAY + 3750, 11 * DAY + 3750  # cutting it would read the look-back twice
     days, ranges, base = rollups.split_slots(start, end, covered={10, 11}, slot_s=300)
-    assert days == ()
-    assert ranges == [(10 * DAY + 3900, 11 * DAY), (11 * DAY, 11 * DAY + 7200)]
-    assert base == [(start, 10 * DAY + 3900), (11 * DAY + 7200, end)]
+    assert (days, ranges, base) == ((), [], [(start, end)])
 
 
 def test_an_open_edge_day_and_a_missing_day_are_read_from_the_base_in_one_piece() -> None:
