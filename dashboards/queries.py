@@ -6,10 +6,12 @@ immutable records (events, ledger, checks, outcomes, dead letters), argMax over 
 per ticket for entitlements and rides (a stay that was extended or stopped has several
 versions; the latest wins). These are the query-time rollups: occupancy per zone per 5
 minutes, revenue per zone/channel/hour, checks per status per zone/hour, and so on.
-For long windows, whole UTC days of occupancy, visits, revenue, events per minute and
-outcomes come from daily rollups (`dashboards/rollups.py`, recomputed idempotently by a
-job, never materialized views, which would double-count redelivered records); partial and
-open days from the base tables, with the same SQL (`dashboards/sql.py`).
+For long windows, whole UTC days of occupancy, visits, revenue, events per minute,
+outcomes, transit tickets sold and rides per hour come from daily rollups
+(`dashboards/rollups.py`, recomputed idempotently by a job, never materialized views,
+which would double-count redelivered records); partial and open days from the base
+tables, with the same SQL (`dashboards/sql.py`), and of occupancy also the whole slots
+of a partial day that has a computation.
 
 Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
 benchmark call them directly. Connection settings come from `infra.settings`; each thread
