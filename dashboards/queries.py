@@ -6,10 +6,12 @@ immutable records (events, ledger, checks, outcomes, dead letters), argMax over 
 per ticket for entitlements and rides (a stay that was extended or stopped has several
 versions; the latest wins). These are the query-time rollups: occupancy per zone per 5
 minutes, revenue per zone/channel/hour, checks per status per zone/hour, and so on.
-For long windows, whole UTC days of occupancy, visits, revenue, events per minute and
-outcomes come from daily rollups (`dashboards/rollups.py`, recomputed idempotently by a
-job, never materialized views, which would double-count redelivered records); partial and
-open days from the base tables, with the same SQL (`dashboards/sql.py`).
+For long windows, whole UTC days of occupancy, visits, revenue, events per minute,
+outcomes, transit tickets sold and rides per hour come from daily rollups
+(`dashboards/rollups.py`, recomputed idempotently by a job, never materialized views,
+which would double-count redelivered records); partial and open days from the base
+tables, with the same SQL (`dashboards/sql.py`), and of occupancy also the whole slots
+of a partial day that has a computation.
 
 Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
 benchmark call them directly. Connection settings come from `infra.settings`; each thread
@@ -28,10 +30,9 @@ from clickhouse_driver import Client
 
 from dashboards import rollups, sql
 from dashboards.rollups import Rollup
-from dashboards.sql import LOOKBACK_S, PARKING_KINDS
+from dashboards.sql import PARKING_KINDS
 from infra.settings import Settings
 
-TICKET_KINDS = ("transit_ticket", "period_ticket")
 SLOT_S = 300  # occupancy resolution: 5 minutes
 #: Most base-table pieces a rollup-backed query reads (the two edges, plus a day or two
 #: being recomputed); with more, the window is read from the base tables alone.
@@ -111,37 +112,60 @@ def latest_time(city: str, client: Client | None = None) -> datetime | None:
 # --- long-window figures: base tables for partial days, daily rollups for whole days -----
 
 
-def _combined(
+def _combined(*args: Any, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """`_parts` as one UNION ALL, for figures added up over the pieces."""
+    parts, params = _parts(*args, **kwargs)
+    return " UNION ALL ".join(parts), params
+
+
+def _parts(
     rollup: Rollup | None,
     rolled_columns: str,
-    base: Callable[[str, str, str], str],
+    base: Callable[..., str],
     city: str,
     start: datetime,
     end: datetime,
     client: Client | None,
     extra: str = "",
+    slot_s: int | None = None,
+    narrowable: bool = False,
     **more: Any,
-) -> tuple[str, dict[str, Any]]:
-    """The partial figures of [start, end) as one UNION ALL: whole UTC days that have a
-    rollup from it (`dashboards/rollups.py`), every other piece from the base tables.
-    With `rollup=None` (or nothing rolled up yet) it is the plain base-table query."""
+) -> tuple[list[str], dict[str, Any]]:
+    """The SELECTs of the partial figures of [start, end) and their parameters: whole
+    UTC days that have a rollup from it (`dashboards/rollups.py`), every other piece from
+    the base tables. With `slot_s` (a figure per slot) the whole slots of partial days come from the
+    rollup too. With `rollup=None` (or nothing rolled up yet) it is the plain base-table
+    query. `narrowable`: `base` takes `narrow` (`sql._reaching`), set for pieces of up
+    to `sql.NARROW_S`."""
     s, e = _ts(start), _ts(end)
     days: tuple[int, ...] = ()
+    ranges: list[tuple[int, int]] = []
     gaps = [(s, e)]
     if rollup is not None:
-        days, gaps = rollups.plan(client or connection(), rollup, s, e)
+        ch = client or connection()
+        if slot_s:
+            days, ranges, gaps = rollups.plan_slots(ch, rollup, s, e, slot_s)
+        else:
+            days, gaps = rollups.plan(ch, rollup, s, e)
         if len(gaps) > MAX_PIECES:  # a backfill under way: one scan beats many small ones
-            days, gaps = (), [(s, e)]
+            days, ranges, gaps = (), [], [(s, e)]
     params: dict[str, Any] = {"city": city, "start": s, "end": e, **more}
     parts = []
     for i, (gs, ge) in enumerate(gaps):
         params[f"s{i}"], params[f"e{i}"] = gs, ge
-        parts.append(f"SELECT * FROM ({base('city = %(city)s', f's{i}', f'e{i}')})")
+        scope, narrow = "city = %(city)s", {"narrow": ge - gs <= sql.NARROW_S}
+        piece = base(scope, f"s{i}", f"e{i}", **(narrow if narrowable else {}))
+        parts.append(f"SELECT * FROM ({piece})")
     if days:
         params["days"] = days
         assert rollup is not None
         parts.append(rollups.rolled_rows(rollup, rolled_columns, extra))
-    return " UNION ALL ".join(parts), params
+    for i, (first, last) in enumerate(ranges):  # whole slots of a partial day
+        params[f"rd{i}"], params[f"rs{i}"], params[f"re{i}"] = (rollups.day_of(first),), first, last
+        assert rollup is not None
+        within = f"{extra} AND slot >= toDateTime(%(rs{i})s) AND slot < toDateTime(%(re{i})s)"
+        parts.append(rollups.rolled_rows(rollup, rolled_columns, within, f"rd{i}"))
+    return parts, params
 
 
 def _rollup(name: str, use: bool) -> Rollup | None:
@@ -172,16 +196,20 @@ def occupancy_5m(
     """
     slot = int(slot_s)
     use = use_rollups and slot in rollups.OCCUPANCY_SLOTS and tuple(kinds) == PARKING_KINDS
-    inner, params = _combined(
+    parts, params = _parts(
         _rollup("occupancy", use), "zone, slot, vehicles",
-        lambda scope, s, e: sql.occupancy(scope, s, e, slot),
-        city, start, end, client, extra=f"AND slot_s = {slot}", kinds=tuple(kinds),
+        lambda scope, s, e, narrow: sql.occupancy(scope, s, e, slot, narrow),
+        city, start, end, client, extra=f"AND slot_s = {slot}", slot_s=slot, narrowable=True,
+        kinds=tuple(kinds),
     )  # fmt: skip
-    query = f"""
-        SELECT zone, slot, vehicles FROM ({inner})
-        ORDER BY slot, zone
-    """
-    return _frame(query, params, client)
+    # One query per piece, not one UNION ALL: 18.16 shares its threads among the parts of
+    # a union, so the heavy base-table piece ran on one core. No slot is in two pieces,
+    # so the pieces' rows are the figure's rows.
+    frames = [_frame(f"SELECT zone, slot, vehicles FROM ({p})", params, client) for p in parts]
+    found = [f for f in frames if not f.empty]
+    if not found:
+        return frames[0]
+    return pd.concat(found).sort_values(["slot", "zone"]).reset_index(drop=True)
 
 
 def visits(
@@ -197,7 +225,7 @@ def visits(
     use = use_rollups and tuple(kinds) == PARKING_KINDS
     inner, params = _combined(
         _rollup("visits", use), "zone, visits, dwell_s, tickets", sql.visits,
-        city, start, end, client, kinds=tuple(kinds),
+        city, start, end, client, narrowable=True, kinds=tuple(kinds),
     )  # fmt: skip
     query = f"""
         SELECT zone, sum(visits) AS visits, sum(dwell_s) / visits / 60 AS avg_dwell_minutes,
@@ -297,28 +325,25 @@ def checks_by_officer(
 
 
 def tickets_by_product(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Transit tickets sold (by start of validity) per product and channel."""
+    inner, params = _combined(
+        _rollup("tickets", use_rollups), "product, channel, tickets, amount, currency",
+        sql.tickets, city, start, end, client, narrowable=True,
+    )  # fmt: skip
     query = f"""
-        SELECT product, channel, count() AS tickets, sum(price) AS amount,
+        SELECT product, channel, sum(tickets) AS tickets, sum(amount) AS amount,
                any(currency) AS currency
-        FROM (
-            SELECT ticket_id, argMax(product, version) AS product,
-                   argMax(channel, version) AS channel, argMax(price, version) AS price,
-                   argMax(currency, version) AS currency, argMax(valid_from, version) AS vf,
-                   argMax(state, version) AS st
-            FROM entitlements
-            WHERE city = %(city)s AND kind IN %(kinds)s
-              AND valid_from >= toDateTime(%(start)s - {LOOKBACK_S})
-              AND valid_from < toDateTime(%(end)s)
-            GROUP BY ticket_id
-        )
-        WHERE vf >= toDateTime(%(start)s) AND st != 'revoked'
+        FROM ({inner})
         GROUP BY product, channel
-        ORDER BY tickets DESC
+        ORDER BY tickets DESC, product, channel
     """
-    return _frame(query, _params(city, start, end, kinds=TICKET_KINDS), client)
+    return _frame(query, params, client)
 
 
 def _rides_sql() -> str:
@@ -341,17 +366,24 @@ def _rides_sql() -> str:
 
 
 def rides_hourly(
-    city: str, start: datetime, end: datetime, client: Client | None = None
+    city: str,
+    start: datetime,
+    end: datetime,
+    client: Client | None = None,
+    use_rollups: bool = True,
 ) -> pd.DataFrame:
     """Per hour of check-in: rides (a group travelling together is one ride), tickets
     (one per traveller, TRN-6) and the deposits taken at check-in (TRN-1)."""
+    inner, params = _combined(
+        _rollup("rides", use_rollups), "hour, rides, tickets, deposits", sql.rides,
+        city, start, end, client,
+    )  # fmt: skip
     query = f"""
-        SELECT toStartOfHour(t) AS hour, uniqExact(card, t) AS rides, count() AS tickets,
-               sum(deposit) AS deposits
-        FROM ({_rides_sql()})
+        SELECT hour, sum(rides) AS rides, sum(tickets) AS tickets, sum(deposits) AS deposits
+        FROM ({inner})
         GROUP BY hour ORDER BY hour
     """
-    return _frame(query, _params(city, start, end), client)
+    return _frame(query, params, client)
 
 
 def stops_distribution(

@@ -109,6 +109,15 @@ ROLLUPS: dict[str, Rollup] = {
             "outcomes", "outcomes_rollup", ("type", "outcome", "rule", "events"),
             "outcomes", "time", 0, sql.outcomes,
         ),
+        Rollup(
+            "tickets", "tickets_rollup",
+            ("product", "channel", "tickets", "amount", "currency"),
+            "entitlements", "valid_from", 7, sql.tickets,
+        ),
+        Rollup(
+            "rides", "rides_rollup", ("hour", "rides", "tickets", "deposits"),
+            "rides", "at", 0, sql.rides,
+        ),
     )
 }  # fmt: skip
 
@@ -141,6 +150,54 @@ def split_window(
     if cursor < end_s:
         gaps.append((cursor, end_s))
     return days, gaps
+
+
+def split_slots(
+    start_s: int, end_s: int, covered: Iterable[int], slot_s: int
+) -> tuple[tuple[int, ...], list[tuple[int, int]], list[tuple[int, int]]]:
+    """`split_window` for a figure per slot (occupancy): (days read from the rollup,
+    [from, to) slot-aligned ranges inside partial days read from the rollup, pieces read
+    from the base tables).
+
+    A day's rollup holds each of its slots for the whole slot, so the slots lying wholly
+    inside a partial edge day with a computation come from it too; only the cut slot at
+    the window's start or end (under one slot long) is left to the base tables, whose
+    7-day look-back of stays is what makes even a short piece cost. Slots divide a day,
+    so no slot is in two pieces.
+
+    Only when that adds no base piece: a window with no whole day inside is one base
+    piece, and cutting it into a cut slot and the open day would pay the look-back
+    twice (0.63 → 0.86 s of ClickHouse CPU for 24 hours ending mid-day)."""
+    days, gaps = split_window(start_s, end_s, covered)
+    have = set(covered)
+    ranges: list[tuple[int, int]] = []
+    rest: list[tuple[int, int]] = []
+
+    def base(a: int, b: int) -> None:
+        if rest and rest[-1][1] == a:  # one piece, not two, for adjacent base spans
+            rest[-1] = (rest[-1][0], b)
+        else:
+            rest.append((a, b))
+
+    for gap_start, gap_end in gaps:
+        cursor = gap_start
+        while cursor < gap_end:
+            day = day_of(cursor)
+            piece_end = min(gap_end, (day + 1) * DAY_S)
+            first = -(-cursor // slot_s) * slot_s
+            last = piece_end // slot_s * slot_s
+            if day in have and first < last:
+                if cursor < first:
+                    base(cursor, first)
+                ranges.append((first, last))
+                if last < piece_end:
+                    base(last, piece_end)
+            else:
+                base(cursor, piece_end)
+            cursor = piece_end
+    if len(rest) > len(gaps):
+        return days, [], gaps
+    return days, ranges, rest
 
 
 def closed_days(
@@ -178,23 +235,37 @@ def plan(
     first, last = -(-start_s // DAY_S), end_s // DAY_S
     if first >= last:
         return (), [(start_s, end_s)]
+    return split_window(start_s, end_s, computed_days(client, rollup, first, last))
+
+
+def plan_slots(
+    client: Executor, rollup: Rollup, start_s: int, end_s: int, slot_s: int
+) -> tuple[tuple[int, ...], list[tuple[int, int]], list[tuple[int, int]]]:
+    """`split_slots` against the days `rollup_days` says are computed, edge days included."""
+    days = computed_days(client, rollup, day_of(start_s), -(-end_s // DAY_S))
+    return split_slots(start_s, end_s, days, slot_s)
+
+
+def computed_days(client: Executor, rollup: Rollup, first: int, last: int) -> list[int]:
+    """Days in [first, last) that have a computation of `rollup`."""
     rows = client.execute(
         "SELECT DISTINCT toUInt32(day) FROM rollup_days "
         "WHERE rollup = %(r)s AND day >= toDate(%(a)s) AND day < toDate(%(b)s)",
         {"r": rollup.name, "a": day_text(first), "b": day_text(last)},
     )
-    return split_window(start_s, end_s, (int(r[0]) for r in rows))
+    return [int(r[0]) for r in rows]
 
 
-def rolled_rows(rollup: Rollup, columns: str, extra: str = "") -> str:
-    """SELECT of a city's rows of `rollup` for the days in %(days)s, each at its current
-    computation. `extra` narrows further (the occupancy slot size)."""
+def rolled_rows(rollup: Rollup, columns: str, extra: str = "", days: str = "days") -> str:
+    """SELECT of a city's rows of `rollup` for the days in the parameter `days` (a tuple
+    of day numbers), each at its current computation. `extra` narrows further (the
+    occupancy slot size, a range of slots)."""
     return f"""
         SELECT city, {columns} FROM {rollup.table} FINAL
         WHERE city = %(city)s {extra}
           AND (day, version) IN (
               SELECT day, version FROM rollup_days FINAL
-              WHERE rollup = '{rollup.name}' AND toUInt32(day) IN %(days)s)
+              WHERE rollup = '{rollup.name}' AND toUInt32(day) IN %({days})s)
     """
 
 

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 #: Entitlement kinds that occupy a parking space (occupancy, turnover, dwell).
 PARKING_KINDS = ("hourly", "day", "app_stay")
+#: Entitlement kinds of transit tickets sold (the Transit page's tickets by product).
+TICKET_KINDS = ("transit_ticket", "period_ticket")
 #: The `scope` of the rollup job: every city at once.
 ALL_CITIES = "1"
 #: Longest stay or ticket that may reach into a window from before it (moBILET max 7 days).
 LOOKBACK_S = 7 * 24 * 3600
+#: Longest piece whose tickets are narrowed to those reaching into it (`_reaching`).
+NARROW_S = 24 * 3600
 
 
 def plain(moment: str) -> str:
@@ -30,12 +34,16 @@ def plain(moment: str) -> str:
     return f"toDateTime(toUInt32({moment}))"
 
 
-def stays(scope: str, s: str, e: str) -> str:
+def stays(scope: str, s: str, e: str, reaching: str, narrow: bool = True) -> str:
     """One row per ticket (`stay_city`, not `city`: an alias named like a column would
     replace the column in WHERE), its latest version; `vu` ends at a revocation (NIS-9).
 
     For one city the tickets are grouped by id alone (a second string key costs ~15 %
-    of the occupancy query); for every city, by city and id (ids of two systems may meet)."""
+    of the occupancy query); for every city, by city and id (ids of two systems may meet).
+
+    With `narrow`, only tickets that may count in the window are grouped (`reaching`, see
+    `_reaching`): grouping every ticket of the 7-day look-back was most of the cost of a
+    short piece."""
     city, key = ("city", "city, ticket_id") if scope == ALL_CITIES else ("any(city)", "ticket_id")
     return f"""
         SELECT
@@ -48,6 +56,7 @@ def stays(scope: str, s: str, e: str) -> str:
             argMax(revoked_at, version) AS rv,
             if(st = 'revoked' AND rv IS NOT NULL, least(vu0, assumeNotNull(rv)), vu0) AS vu
         FROM entitlements
+        {_reaching(scope, "%(kinds)s", s, e, reaching) if narrow else ""}
         WHERE {scope} AND kind IN %(kinds)s
           AND valid_from < toDateTime(%({e})s)
           AND valid_from >= toDateTime(%({s})s - {LOOKBACK_S})
@@ -55,7 +64,38 @@ def stays(scope: str, s: str, e: str) -> str:
     """
 
 
-def occupancy(scope: str, s: str, e: str, slot_s: int) -> str:
+def _reaching(scope: str, kinds: str, s: str, e: str, reaching: str) -> str:
+    """`PREWHERE ticket_id IN (…)`, keeping the tickets of the look-back that have a
+    version able to count in [s, e): a cheap scan of three columns instead of grouping
+    every version of a week of tickets (as PREWHERE, the other columns are read only
+    for the rows kept). It never drops a ticket that counts:
+
+    - `"overlap"` (occupancy): some version valid after s. A ticket counts only if its
+      latest version ends (revocation included) after s, and that end is never later
+      than the version's `valid_until`.
+    - `"start"` (visits, tickets sold): some version starting in [s, e). A ticket counts
+      only if its latest version does.
+
+    A ticket id of another city may pass too (ids are compared alone); its own versions
+    then fail the same test in the outer query, so it still does not count.
+
+    Worth it for pieces of up to a day (`NARROW_S`: window edges, the open day, the rollup
+    job's days): for a window of many days the set holds most of the tickets, and
+    building it made a 30-day base-table query three times slower."""
+    if reaching == "overlap":
+        since, more = f"%({s})s - {LOOKBACK_S}", f"AND valid_until > toDateTime(%({s})s)"
+    elif reaching == "start":
+        since, more = f"%({s})s", ""
+    else:
+        raise ValueError(f"unknown reaching test {reaching!r}")
+    return f"""PREWHERE ticket_id IN (
+            SELECT ticket_id FROM entitlements
+            WHERE {scope} AND kind IN {kinds}
+              AND valid_from < toDateTime(%({e})s) AND valid_from >= toDateTime({since})
+              {more})"""
+
+
+def occupancy(scope: str, s: str, e: str, slot_s: int, narrow: bool = True) -> str:
     """city, zone, slot, vehicles: distinct vehicles with a valid stay in each slot.
 
     A vehicle counts once per slot however many tickets it holds; rows whose plate
@@ -68,7 +108,7 @@ def occupancy(scope: str, s: str, e: str, slot_s: int) -> str:
             SELECT stay_city AS city, zone, plate, ticket_id,
                    toUInt32(greatest(vf, toDateTime(%({s})s))) AS a,
                    toUInt32(least(vu, toDateTime(%({e})s))) AS b
-            FROM ({stays(scope, s, e)})
+            FROM ({stays(scope, s, e, "overlap", narrow)})
             WHERE vu > toDateTime(%({s})s) AND vu > vf
         )
         ARRAY JOIN arrayMap(
@@ -79,7 +119,7 @@ def occupancy(scope: str, s: str, e: str, slot_s: int) -> str:
     """
 
 
-def visits(scope: str, s: str, e: str) -> str:
+def visits(scope: str, s: str, e: str, narrow: bool = True) -> str:
     """city, zone, visits, dwell_s, tickets: visits started in the window (one vehicle's
     tickets in a zone on one day joined), their summed span in seconds, tickets paid."""
     return f"""
@@ -88,7 +128,7 @@ def visits(scope: str, s: str, e: str) -> str:
             SELECT stay_city AS city, zone, if(plate = '', ticket_id, plate) AS vehicle,
                    toDate(vf) AS day,
                    toInt64(min(vf)) AS a, toInt64(max(vu)) AS b, count() AS n
-            FROM ({stays(scope, s, e)})
+            FROM ({stays(scope, s, e, "start", narrow)})
             WHERE vf >= toDateTime(%({s})s) AND vu > vf
             GROUP BY city, zone, vehicle, day
         )
@@ -145,4 +185,50 @@ def outcomes(scope: str, s: str, e: str) -> str:
         FROM outcomes FINAL
         WHERE {scope} AND time >= toDateTime(%({s})s) AND time < toDateTime(%({e})s)
         GROUP BY city, type, outcome, rule
+    """
+
+
+def tickets(scope: str, s: str, e: str, narrow: bool = True) -> str:
+    """city, product, channel, tickets, amount, currency: transit tickets sold, by start of
+    validity (latest version), revoked ones not counted."""
+    city, key = ("city", "city, ticket_id") if scope == ALL_CITIES else ("any(city)", "ticket_id")
+    kinds = repr(TICKET_KINDS)
+    return f"""
+        SELECT ticket_city AS city, product, channel, count() AS tickets,
+               sum(price) AS amount, any(currency) AS currency
+        FROM (
+            SELECT {city} AS ticket_city, ticket_id,
+                   argMax(product, version) AS product, argMax(channel, version) AS channel,
+                   argMax(price, version) AS price, argMax(currency, version) AS currency,
+                   argMax(valid_from, version) AS vf, argMax(state, version) AS st
+            FROM entitlements
+            {_reaching(scope, kinds, s, e, "start") if narrow else ""}
+            WHERE {scope} AND kind IN {kinds}
+              AND valid_from < toDateTime(%({e})s)
+              AND valid_from >= toDateTime(%({s})s - {LOOKBACK_S})
+            GROUP BY {key}
+        )
+        WHERE vf >= toDateTime(%({s})s) AND st != 'revoked'
+        GROUP BY city, product, channel
+    """
+
+
+def rides(scope: str, s: str, e: str) -> str:
+    """city, hour, rides, tickets, deposits per hour of check-in: a group travelling
+    together (one card, one check-in time) is one ride, each traveller a ticket (TRN-6);
+    deposits are taken at check-in (TRN-1). Only check-in rows count here, and they are
+    immutable (copies identical), so grouping a ride's copies by id removes them."""
+    city, key = ("city", "city, ride_id") if scope == ALL_CITIES else ("any(city)", "ride_id")
+    return f"""
+        SELECT ride_city AS city, {plain("toStartOfHour(t)")} AS hour,
+               uniqExact(card, t) AS rides, count() AS tickets, sum(deposit) AS deposits
+        FROM (
+            SELECT {city} AS ride_city, ride_id, max(at) AS t, any(card) AS card,
+                   max(price) AS deposit
+            FROM rides
+            WHERE {scope} AND event = 'check_in'
+              AND at >= toDateTime(%({s})s) AND at < toDateTime(%({e})s)
+            GROUP BY {key}
+        )
+        GROUP BY city, hour
     """

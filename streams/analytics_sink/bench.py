@@ -23,7 +23,8 @@ import secrets
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -307,21 +308,79 @@ CITY_OF = {"tickets_by_product": "hradec", "rides_hourly": "tarnow",
            "refusals_hourly": "hradec"}  # fmt: skip
 
 
-def time_query(fn: Callable[[], Any], repeat: int) -> tuple[float, float, int]:
+class ServerCpu:
+    """ClickHouse's CPU time (user + system, from `system.query_log`) spent on the queries
+    of one client: contention on the shared VM inflates it far less than wall-clock time.
+    The client must have `log_queries` set; its queries are told apart by its port."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        mark = f"bench-{secrets.token_hex(6)}"
+        client.execute("SELECT 1", query_id=mark)
+        self.port = None
+        for _ in range(5):  # the log is written asynchronously, even after a flush
+            client.execute("SYSTEM FLUSH LOGS")
+            rows = client.execute(
+                "SELECT port FROM system.query_log WHERE query_id = %(q)s LIMIT 1", {"q": mark}
+            )
+            if rows:
+                self.port = rows[0][0]
+                break
+            time.sleep(0.5)
+
+    def now(self) -> datetime:
+        """The server's clock (query_log times are in whole seconds): call after a pause."""
+        time.sleep(1.1)
+        return self.client.execute("SELECT now()")[0][0]
+
+    def seconds(self, since: datetime, until: datetime) -> float:
+        """CPU seconds of the client's queries finished in [since, until] (nan when the
+        client's port could not be found)."""
+        if self.port is None:
+            return float("nan")
+        micros = 0
+        for _ in range(5):  # the log is written asynchronously, even after a flush
+            time.sleep(1.1)
+            self.client.execute("SYSTEM FLUSH LOGS")
+            micros = self.client.execute(
+                "SELECT sum(arraySum(arrayFilter((v, n) -> n IN ('UserTimeMicroseconds', "
+                "'SystemTimeMicroseconds'), ProfileEvents.Values, ProfileEvents.Names))) "
+                "FROM system.query_log WHERE type = 2 AND port = %(p)s "
+                "AND event_time >= %(a)s AND event_time <= %(b)s",
+                {"p": self.port, "a": since, "b": until},
+            )[0][0]  # fmt: skip
+            if micros:
+                break
+        return (micros or 0) / 1e6
+
+
+def time_query(
+    fn: Callable[[], Any], repeat: int, cpu: ServerCpu | None = None
+) -> tuple[float, float, int, float]:
+    """Wall-clock p50 and p95 (s), rows, and ClickHouse CPU seconds per call (nan
+    without `cpu`)."""
     fn()  # warm: first read of the columns from disk
+    since = cpu.now() if cpu else None
     samples = []
     rows = 0
     for _ in range(repeat):
         started = time.perf_counter()
         rows = len(fn())
         samples.append(time.perf_counter() - started)
+    per_call = float("nan")
+    if cpu and since:
+        per_call = cpu.seconds(since, cpu.now()) / repeat
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return statistics.median(samples), p95, rows
+    return statistics.median(samples), p95, rows, per_call
 
 
 ROLLUP_BACKED = {"occupancy_5m", "visits", "revenue_hourly", "revenue_by_product",
-                 "events_per_minute", "outcomes_summary"}  # fmt: skip
+                 "events_per_minute", "outcomes_summary", "tickets_by_product",
+                 "rides_hourly"}  # fmt: skip
+#: Also timed on windows ending mid-day: the rollup-backed ones read their edges from the
+#: base tables.
+MID_DAY = ROLLUP_BACKED
 
 
 def bench_rollups(client: Client) -> None:
@@ -335,31 +394,55 @@ def bench_rollups(client: Client) -> None:
 
 
 def bench_queries(
-    client: Client, repeat: int, base_too: bool = False
+    client: Client, repeat: int, base_too: bool = False, only: list[str] | None = None
 ) -> list[tuple[str, str, float, float, int]]:
-    """Every query, p50/p95; with `base_too`, the rollup-backed ones also without rollups."""
+    """Every query (or those in `only`), p50/p95 and ClickHouse CPU per call; with
+    `base_too`, the rollup-backed ones also without rollups."""
     results = []
+    cpu = ServerCpu(client)
     # Midnight-aligned windows, then windows ending mid-day like a live page's ("7 d~"):
     # those read a partial day at each edge from the base tables.
     mid_day = timedelta(hours=9, minutes=7)
     for span_name, span, shift in (
         ("24 h", timedelta(days=1), timedelta(0)), ("7 d", timedelta(days=7), timedelta(0)),
-        ("30 d", timedelta(days=30), timedelta(0)), ("7 d~", timedelta(days=7), mid_day),
-        ("30 d~", timedelta(days=30), mid_day),
+        ("30 d", timedelta(days=30), timedelta(0)), ("24 h~", timedelta(days=1), mid_day),
+        ("7 d~", timedelta(days=7), mid_day), ("30 d~", timedelta(days=30), mid_day),
     ):  # fmt: skip
         start, end = END - span - shift, END - shift
-        for name in QUERY_NAMES:
-            if shift and name not in ROLLUP_BACKED:
+        for name in only or QUERY_NAMES:
+            if shift and name not in MID_DAY:
                 continue
             variants = [(name, {})]
             if base_too and name in ROLLUP_BACKED:
                 variants.append((f"{name} (base)", {"use_rollups": False}))
             for label, more in variants:
-                p50, p95, rows = time_query(_call(name, start, end, span, client, more), repeat)
+                fn = _call(name, start, end, span, client, more)
+                with _open_day(rollups.day_of(int(end.timestamp())) if shift else None):
+                    p50, p95, rows, cpu_s = time_query(fn, repeat, cpu)
                 results.append((span_name, label, p50, p95, rows))
                 print(f"  {span_name:>5} {label:<27} p50 {p50 * 1000:7.1f} ms  "
-                      f"p95 {p95 * 1000:7.1f} ms  ({rows} rows)", flush=True)  # fmt: skip
+                      f"p95 {p95 * 1000:7.1f} ms  server CPU {cpu_s * 1000:6.0f} ms/call  "
+                      f"({rows} rows)", flush=True)  # fmt: skip
     return results
+
+
+@contextmanager
+def _open_day(day: int | None) -> Iterator[None]:
+    """Time a window ending mid-day as a live page sees it: its last day is today, which
+    the rollup job never computes (the month's days are all closed by now)."""
+    if day is None:
+        yield
+        return
+    real = rollups.computed_days
+
+    def before_today(client: Any, rollup: rollups.Rollup, first: int, last: int) -> list[int]:
+        return [d for d in real(client, rollup, first, last) if d < day]
+
+    rollups.computed_days = before_today  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        rollups.computed_days = real  # type: ignore[assignment]
 
 
 def _call(
@@ -390,6 +473,13 @@ def main(argv: list[str] | None = None) -> int:
         help="sink runs to time, e.g. 1,2,3 (worker processes in one group)",
     )  # fmt: skip
     parser.add_argument("--reuse", help="time the queries on this already loaded database")
+    parser.add_argument(
+        "--load-month", metavar="DATABASE",
+        help="only load the month (and run the rollup job) into this database, kept for --reuse",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", type=lambda t: t.split(","), help="time only these queries, e.g. visits,cities"
+    )  # fmt: skip
     parser.add_argument("--no-refresh", action="store_true", help="skip the rollup job")
     parser.add_argument(
         "--compare-base", action="store_true",
@@ -397,9 +487,12 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    database = args.reuse or f"bench_{secrets.token_hex(3)}"
+    database = args.reuse or args.load_month or f"bench_{secrets.token_hex(3)}"
     migrate(settings, database)
-    client = Client(**settings.clickhouse.client_kwargs(database=database))
+    # log_queries: the query timings also report ClickHouse's CPU per call (ServerCpu)
+    client = Client(
+        **settings.clickhouse.client_kwargs(database=database), settings={"log_queries": 1}
+    )
     version = client.execute("SELECT version()")[0][0]
     writer = ClickHouseWriter(settings.clickhouse, database)
     print(f"# Analytics benchmark: ClickHouse {version}, {psutil.cpu_count()} CPUs, "
@@ -408,7 +501,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.reuse:
             if not args.no_refresh:
                 bench_rollups(client)
-            bench_queries(client, args.repeat, base_too=args.compare_base)
+            bench_queries(client, args.repeat, base_too=args.compare_base, only=args.only)
+            return 0
+        if args.load_month:
+            started = time.perf_counter()
+            counts = load_month(writer, args.events)
+            print(f"loaded {counts} in {time.perf_counter() - started:.0f} s", flush=True)
+            bench_rollups(client)
             return 0
         records = record_stream(args.sink_records)
         rate, rows = bench_mapping(records)
@@ -453,10 +552,10 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(counts.values())
         print(f"loaded {counts} = {total:,} rows in {load_s:.0f} s ({total / load_s:,.0f} rows/s)")
         bench_rollups(client)
-        bench_queries(client, args.repeat, base_too=args.compare_base)
+        bench_queries(client, args.repeat, base_too=args.compare_base, only=args.only)
     finally:
         writer.close()
-        if not args.keep and not args.reuse:
+        if not args.keep and not args.reuse and not args.load_month:
             client.execute(f"DROP DATABASE IF EXISTS {database}")
         client.disconnect()
     return 0

@@ -45,6 +45,28 @@ def test_aligned_window_fully_covered_has_no_base_piece() -> None:
     assert rollups.split_window(3 * DAY, 5 * DAY, covered={3, 4}) == ((3, 4), [])
 
 
+def test_whole_slots_of_a_computed_edge_day_come_from_the_rollup() -> None:
+    start, end = 10 * DAY + 3750, 12 * DAY + 7300  # a 5-minute slot cut at each end
+    days, ranges, base = rollups.split_slots(start, end, covered={10, 11, 12}, slot_s=300)
+    assert days == (11,)
+    assert ranges == [(10 * DAY + 3900, 11 * DAY), (12 * DAY, 12 * DAY + 7200)]
+    assert base == [(start, 10 * DAY + 3900), (12 * DAY + 7200, end)]
+
+
+def test_a_window_without_a_whole_day_stays_one_base_piece() -> None:
+    start, end = 10 * DAY + 3750, 11 * DAY + 3750  # cutting it would read the look-back twice
+    days, ranges, base = rollups.split_slots(start, end, covered={10, 11}, slot_s=300)
+    assert (days, ranges, base) == ((), [], [(start, end)])
+
+
+def test_an_open_edge_day_and_a_missing_day_are_read_from_the_base_in_one_piece() -> None:
+    start, end = 10 * DAY + 3750, 13 * DAY + 7300
+    days, ranges, base = rollups.split_slots(start, end, covered={10, 11}, slot_s=3600)
+    assert days == (11,)
+    assert ranges == [(10 * DAY + 7200, 11 * DAY)]
+    assert base == [(start, 10 * DAY + 7200), (12 * DAY, end)]
+
+
 def test_open_day_and_the_settling_time_are_not_rolled_up() -> None:
     now = 20 * DAY + 600  # ten minutes into day 20
     assert rollups.closed_days([15, 17], now, settle_s=900) == range(15, 19)
@@ -111,6 +133,8 @@ FIGURES: dict[str, Callable[..., pd.DataFrame]] = {
     "revenue_by_product": queries.revenue_by_product,
     "events_per_minute": queries.events_per_minute,
     "outcomes_summary": queries.outcomes_summary,
+    "tickets_by_product": queries.tickets_by_product,
+    "rides_hourly": queries.rides_hourly,
 }
 CITIES = ("nis", "tarnow", "hradec", "mobilet")
 
@@ -143,6 +167,10 @@ def test_rollup_backed_figures_equal_the_base_tables(client: Client) -> None:
     assert assert_same_figures(client) == len(CITIES) * len(WINDOWS)
     nis = queries.revenue_hourly("nis", *WINDOWS["30 d"], client=client)
     assert nis["payments"].sum() > 1000  # the comparison is over real figures, not empties
+    assert (
+        queries.tickets_by_product("hradec", *WINDOWS["30 d"], client=client)["tickets"].sum() > 500
+    )
+    assert queries.rides_hourly("tarnow", *WINDOWS["30 d"], client=client)["rides"].sum() > 500
 
 
 @pytest.mark.integration
