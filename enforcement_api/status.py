@@ -20,14 +20,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
-
-from streams.contract import Entitlement
+from typing import Literal, Protocol, TypeVar
 
 Status = Literal["valid", "grace", "expired", "revoked", "not_required", "none"]
 STATUSES: tuple[Status, ...] = ("valid", "grace", "expired", "revoked", "not_required", "none")
 # Statuses under which no fine may be given: a plate with one of these has a right.
 HAS_RIGHT: frozenset[str] = frozenset({"valid", "grace", "not_required"})
+
+
+class Entitlement(Protocol):
+    """What a decision reads of an entitlement: `streams.contract.Entitlement` and the
+    replica's lean `HeldEntitlement` both have it."""
+
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def zone(self) -> str | None: ...
+    @property
+    def valid_from(self) -> datetime: ...
+    @property
+    def valid_until(self) -> datetime: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+E = TypeVar("E", bound=Entitlement)
 
 
 @dataclass(frozen=True)
@@ -121,5 +140,5 @@ def _ended_by_revocation(entitlement: Entitlement) -> bool:
     return entitlement.state == "revoked" and effective_end(entitlement) < entitlement.valid_until
 
 
-def _by_start(entitlements: Iterable[Entitlement]) -> list[Entitlement]:
+def _by_start(entitlements: Iterable[E]) -> list[E]:
     return sorted(entitlements, key=lambda e: (e.valid_from, e.ticket_id))

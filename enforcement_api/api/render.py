@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from enforcement_api.api.schemas import PERSONAL_DETAILS, PlateCheck, SubjectCheck
 from enforcement_api.checks import Lookup, Suggestion, format_moment
 from enforcement_api.core.security import Principal
+from enforcement_api.replica import HeldEntitlement
 from enforcement_api.services import Services
-from streams.contract import Entitlement
 
 
 def json_response(body: BaseModel, status_code: int = 200) -> Response:
@@ -32,10 +32,18 @@ def raw_json_response(body: bytes, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def record_check(services: Services, principal: Principal, lookup: Lookup) -> None:
-    """ENF-3: who asked, when, about what, and the answer — to the audit topic."""
+def record_check(
+    services: Services, principal: Principal, lookup: Lookup, answered_at: str | None = None
+) -> None:
+    """ENF-3: who asked, when, about what, and the answer — to the audit topic.
+    `answered_at` (`format_time` of the moment) is passed by a batch for all its checks."""
     services.audit.record(
-        lookup.city, lookup.audit_json(principal.subject, principal.role, datetime.now(UTC))
+        lookup.city,
+        lookup.audit_json(
+            principal.subject,
+            principal.role,
+            datetime.now(UTC) if answered_at is None else answered_at,
+        ),
     )
     services.metrics.count_check(lookup.subject_kind, lookup.status)
 
@@ -44,7 +52,7 @@ def _time(moment: datetime | None) -> str | None:
     return None if moment is None else format_moment(moment)
 
 
-def entitlement_body(e: Entitlement) -> dict[str, Any]:
+def entitlement_body(e: HeldEntitlement) -> dict[str, Any]:
     """`EntitlementOut.of(e)` as a dict, in the model's field order."""
     return {
         "ticket_id": e.ticket_id,

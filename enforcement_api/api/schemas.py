@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from enforcement_api.checks import Lookup, Suggestion
+from enforcement_api.replica import HeldEntitlement
 from streams.contract import Entitlement, format_time
 
 UtcTime = Annotated[datetime, PlainSerializer(format_time, return_type=str, when_used="json")]
@@ -35,7 +36,7 @@ class EntitlementOut(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, e: Entitlement) -> EntitlementOut:
+    def of(cls, e: Entitlement | HeldEntitlement) -> EntitlementOut:
         return cls(
             ticket_id=e.ticket_id,
             pin=e.pin,

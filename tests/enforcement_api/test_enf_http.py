@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -139,6 +140,11 @@ def test_enf1_batch_check_one_result_per_plate_in_order(fed):
     assert statuses == ["valid", "invalid", "revoked", "none"]
     assert body["results"][1]["input"] == "bad plate!"
     assert len(fed.audit.records) == 3
+    # ENF-3: one audit record per check, each with its own id, all answered at one moment
+    ids = [r.check_id for r in fed.audit.records]
+    assert ids == [r["check_id"] for r in body["results"] if "check_id" in r]
+    assert len(set(ids)) == 3 and all(uuid.UUID(hex=i).version == 4 for i in ids)
+    assert len({r.answered_at for r in fed.audit.records}) == 1
 
 
 def test_enf1_batch_is_limited_to_the_configured_size(fed):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
-from enforcement_api.replica import ValidityIndex
+import pytest
+
+from enforcement_api.replica import HeldEntitlement, ValidityIndex, read_entitlements
 from streams.contract import ClockMark, clock_key
 from tests.enforcement_api.enf_helpers import ent, record, utc
 
@@ -53,3 +55,63 @@ def test_malformed_messages_are_counted_not_applied():
     index.apply(b"no-pipes", b"{}")
     assert index.malformed == 3
     assert len(index) == 0
+
+
+def _model_fields(entitlements) -> list[tuple]:
+    return [tuple(getattr(e, name) for name in HeldEntitlement._fields) for e in entitlements]
+
+
+def test_the_lean_read_gives_what_the_record_model_gives():
+    """Checks read entitlements with orjson (replica.read_entitlements): every field
+    the model holds, by name and value, for every kind of entitlement a check meets."""
+    rec = record(
+        "NI777ŠĐ",
+        [
+            ent("a1", T9, zone=None, code="HK7Q2M9X", plate="NI777ŠĐ"),
+            ent("a2", T9, state="revoked", revoked_at=T9 + timedelta(minutes=7, microseconds=5)),
+            ent("a3", T9, channel="app", details={"stops": [1, 2], "group": {"size": 3}}),
+            ent("a4", T9, pin=None),
+        ],
+    )
+    index = ValidityIndex()
+    index.record(rec)
+    held = index.entitlements("nis", "plate", "NI777ŠĐ")
+    assert all(isinstance(e, HeldEntitlement) for e in held)
+    assert _model_fields(held) == _model_fields(rec.entitlements)
+    assert read_entitlements(rec.to_json()) == held
+    assert all(e.valid_from.tzinfo is UTC for e in held)
+    assert index.malformed == 0
+
+
+def test_a_record_the_lean_read_cannot_vouch_for_takes_the_model_way():
+    """A detail beyond 64 bits (orjson would make it a float), a price written as text
+    (the model coerces it): the check sees the model's values."""
+    big = record("NI1AB", [ent("t1", T9, details={"serial": 2**70})]).to_json()
+    as_text = big.replace(b'"price":6000', b'"price":"6000"')
+    for raw in (big, as_text):
+        with pytest.raises(ValueError):
+            read_entitlements(raw)
+        index = ValidityIndex()
+        index.apply(b"nis|plate|NI1AB|NI1AB", raw)
+        (held,) = index.entitlements("nis", "plate", "NI1AB")
+        assert held.details == {"serial": 2**70}
+        assert held.price == 6000 and type(held.price) is int
+        assert index.malformed == 0
+
+
+def test_a_record_the_model_refuses_is_counted_and_gives_nothing():
+    raw = (
+        record("NI1AB", [ent("t1", T9)]).to_json().replace(b'"state":"provisional"', b'"state":"x"')
+    )
+    index = ValidityIndex()
+    index.apply(b"nis|plate|NI1AB|NI1AB", raw)  # applied: its updated_at reads
+    assert index.has("nis", "plate", "NI1AB")
+    assert index.entitlements("nis", "plate", "NI1AB") == []
+    assert index.malformed == 1
+
+
+def test_a_ticket_listed_twice_in_one_record_counts_once():
+    index = ValidityIndex()
+    index.record(record("NI1AB", [ent("t1", T9), ent("t1", T9, minutes=120)]))
+    (held,) = index.entitlements("nis", "plate", "NI1AB")
+    assert held.valid_until == T9 + timedelta(minutes=120)

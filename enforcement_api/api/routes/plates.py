@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 
 import orjson
@@ -34,7 +35,7 @@ from enforcement_api.api.schemas import (
 from enforcement_api.checks import Lookup, check_plate, format_moment
 from enforcement_api.core.security import Principal
 from enforcement_api.services import Services
-from streams.contract import InvalidPlate, normalise_plate
+from streams.contract import InvalidPlate, format_time, normalise_plate
 
 router = APIRouter(prefix="/v1/cities/{city}", tags=["wardens"])
 
@@ -158,6 +159,7 @@ def answer_plate_batch(services: Services, city: str, principal: Principal, body
     def charging_required(*_: object) -> bool:  # same place and moment for every plate
         return services.cities.charging_required(city, zone_id, moment)
 
+    answered_at = format_time(datetime.now(UTC))  # one answer, one moment for its checks
     results: list[Lookup | PlateBatchItemError] = []
     for raw in request.plates:
         try:
@@ -174,7 +176,7 @@ def answer_plate_batch(services: Services, city: str, principal: Principal, body
             grace_minutes=grace,
             charging_required=charging_required,
         )
-        record_check(services, principal, lookup)
+        record_check(services, principal, lookup, answered_at)
         results.append(lookup)
     as_of = services.index.as_of(city)
     try:
