@@ -19,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import queue
 import struct
 import threading
-import time
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import Protocol
 
@@ -68,7 +67,13 @@ class KafkaAuditTrail:
         self.topic = topic
         self.interval_s = interval_s
         self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=capacity)
+        self.capacity = capacity
+        # Appended by request handlers, taken from the other end by the audit thread: a
+        # deque's append and popleft are atomic under the GIL, so a check pays ~0.1 us
+        # instead of a queue.Queue's lock and condition (~2-3 us, and the thread's get
+        # per record the same again).
+        self._records: deque[tuple[str, bytes]] = deque()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._pipe: Connection | None = None
@@ -77,14 +82,14 @@ class KafkaAuditTrail:
         self.restarts = 0
 
     def record(self, city: str, check: bytes) -> None:
-        try:
-            self._queue.put_nowait((city, check))
-        except queue.Full:
+        if len(self._records) >= self.capacity:
             self.dropped += 1
+            return
+        self._records.append((city, check))
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._records)
 
     def start(self) -> None:
         if self._thread is None:
@@ -95,7 +100,7 @@ class KafkaAuditTrail:
     def stop(self, timeout_s: float = 10.0) -> None:
         """Forward what is queued, let the forwarder flush to Kafka, then stop it."""
         if self._thread is not None:
-            self._queue.put(None)
+            self._stopping.set()
             self._thread.join(timeout_s)
             self._thread = None
         if self._pipe is not None:
@@ -123,24 +128,19 @@ class KafkaAuditTrail:
         self._process, self._pipe = process, writer
 
     def _run(self) -> None:
+        records = self._records
         while True:
-            first = self._queue.get()
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            records = [c for c in batch if c is not None]
-            if records:
+            stopping = self._stopping.is_set()  # what was recorded before stop() still goes
+            while records:
                 frames = []
-                for city, value in records:
+                for _ in range(min(len(records), self.max_batch)):
+                    city, value = records.popleft()
                     key = city.encode()
                     frames.append(_LENGTH.pack(len(key)) + key + _LENGTH.pack(len(value)) + value)
-                self._send(b"".join(frames), len(records))
-            if batch[-1] is None:
+                self._send(b"".join(frames), len(frames))
+            if stopping:
                 return
-            time.sleep(self.interval_s)  # gather the next batch instead of waking per record
+            self._stopping.wait(self.interval_s)  # gather a batch instead of waking per record
 
     def _send(self, payload: bytes, count: int) -> None:
         for _ in range(3):

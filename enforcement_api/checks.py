@@ -56,7 +56,9 @@ class Suggestion:
     zone: str | None
 
 
-@dataclass(frozen=True)
+# Built once per check and never changed; not frozen: a frozen dataclass pays
+# object.__setattr__ per field (~3 us of a ~50 us check).
+@dataclass(slots=True)
 class Lookup:
     city: str
     subject_kind: str

@@ -49,7 +49,8 @@ class Entitlement(Protocol):
 E = TypeVar("E", bound=Entitlement)
 
 
-@dataclass(frozen=True)
+# Not frozen, for the same reason as checks.Lookup: one per check, never changed.
+@dataclass(slots=True)
 class Decision:
     """The answer about one subject at one moment, and the entitlements behind it."""
 

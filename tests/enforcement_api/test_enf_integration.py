@@ -260,3 +260,12 @@ def test_enf3_the_audit_trail_forwards_every_record_keyed_by_city_in_order(kafka
     for city in cities:
         got = [m.value for m in messages if m.key == city.encode()]
         assert got == [value for c, value in sent if c == city]
+
+
+def test_enf3_a_full_audit_queue_counts_what_it_could_not_keep():
+    """ENF-3: a broker away for long must not grow the API without bound: past its
+    capacity the trail counts dropped records (never logs them: they name plates)."""
+    trail = KafkaAuditTrail("127.0.0.1:1", "unused", capacity=2)
+    for n in range(3):
+        trail.record("nis", b'{"check_id":"c%d"}' % n)
+    assert (trail.pending, trail.dropped) == (2, 1)
