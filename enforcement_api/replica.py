@@ -25,9 +25,10 @@ import gc
 import logging
 import threading
 import time
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, get_args
+from typing import Any, get_args
 
 import orjson
 from pydantic import ValidationError
@@ -61,45 +62,15 @@ def _held(owners: dict[str, bytes]) -> Held | None:
     return owners
 
 
-class HeldEntitlement(NamedTuple):
-    """One entitlement as a check reads it from the replica: the fields of
-    `streams.contract.Entitlement`, by the same names, moments as aware UTC datetimes."""
+# One entitlement as a check reads it from the replica: the fields of
+# `streams.contract.Entitlement`, by the same names and in the same order (taken from the
+# model, so the two never drift apart), moments as aware UTC datetimes. A named tuple:
+# built in well under a microsecond, where the model takes ~20 us to validate or construct.
+HeldEntitlement = namedtuple("HeldEntitlement", tuple(Entitlement.model_fields))
 
-    ticket_id: str
-    kind: str
-    product: str
-    channel: str
-    state: str
-    valid_from: datetime
-    valid_until: datetime
-    price: int
-    currency: str
-    zone: str | None = None
-    pin: str | None = None
-    code: str | None = None
-    plate: str | None = None
-    revoked_at: datetime | None = None
-    details: dict[str, Any] = {}  # noqa: RUF012 - read only; every parsed one gets its own
 
-    @classmethod
-    def of(cls, e: Entitlement) -> HeldEntitlement:
-        return cls(
-            e.ticket_id,
-            e.kind,
-            e.product,
-            e.channel,
-            e.state,
-            e.valid_from,
-            e.valid_until,
-            e.price,
-            e.currency,
-            e.zone,
-            e.pin,
-            e.code,
-            e.plate,
-            e.revoked_at,
-            e.details,
-        )
+def held_entitlement(e: Entitlement) -> HeldEntitlement:
+    return HeldEntitlement._make(getattr(e, name) for name in HeldEntitlement._fields)
 
 
 _STATES = frozenset(get_args(EntitlementState))
@@ -158,7 +129,7 @@ def read_entitlements(raw: bytes) -> list[HeldEntitlement]:
         ):
             raise ValueError("not a plain entitlement")
         held.append(
-            HeldEntitlement(
+            HeldEntitlement(  # in the model's field order
                 ticket_id,
                 kind,
                 product,
@@ -301,7 +272,7 @@ class ValidityIndex:
         except ValidationError:
             self.malformed += 1  # counted, never logged whole: it names a plate or phone
             return []
-        return [HeldEntitlement.of(e) for e in record.entitlements]
+        return [held_entitlement(e) for e in record.entitlements]
 
 
 def _updated_at(value: bytes) -> datetime | None:
