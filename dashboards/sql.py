@@ -41,12 +41,15 @@ Span = tuple[str, str]
 
 
 def _versions(spans: Sequence[Span]) -> str:
-    """The entitlement versions that may count in any of `spans` (in order, disjoint): those
-    starting before the last one ends, at most `LOOKBACK_S` before the first one starts."""
-    return (
-        f"valid_from < toDateTime(%({spans[-1][1]})s) "
-        f"AND valid_from >= toDateTime(%({spans[0][0]})s - {LOOKBACK_S})"
-    )
+    """The entitlement versions that may count in one of `spans`: those starting before
+    the span ends, at most `LOOKBACK_S` before it starts. One range per span, not their
+    hull: the sorting key (city, valid_from, …) skips what lies between (a 30-day
+    window's two edges read two weeks of versions, not 37 days)."""
+    ranges = [
+        f"(valid_from < toDateTime(%({e})s) AND valid_from >= toDateTime(%({s})s - {LOOKBACK_S}))"
+        for s, e in spans
+    ]
+    return ranges[0] if len(ranges) == 1 else f"({' OR '.join(ranges)})"
 
 
 def stays(scope: str, spans: Sequence[Span], reaching: str, narrow: bool = True) -> str:
