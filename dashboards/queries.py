@@ -11,7 +11,8 @@ outcomes, transit tickets sold and rides per hour come from daily rollups
 (`dashboards/rollups.py`, recomputed idempotently by a job, never materialized views,
 which would double-count redelivered records); partial and open days from the base
 tables, with the same SQL (`dashboards/sql.py`), and of occupancy also the whole slots
-of a partial day that has a computation.
+of a partial day that has a computation and of the open day's settled hours (all its
+base pieces in one query).
 
 Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
 benchmark call them directly. Connection settings come from `infra.settings`; each thread

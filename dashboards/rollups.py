@@ -18,6 +18,16 @@ A query reads a day from a rollup only at the version `rollup_days` names, so:
 Windows are split by `split_window`: whole UTC days that have a rollup come from it, the
 rest (the open day, partial days at the edges, days not computed yet) from the base
 tables. `plan` is the only I/O on the read path (one small query on `rollup_days`).
+
+Occupancy also rolls up the open day (`compute_open`): its slots up to the last whole
+hour that ended `SETTLE_S` ago, for every city, recomputed by the same job whenever the
+rows they depend on changed (a digest like a closed day's, with the open day's rows
+counted only up to that hour) or another hour settled — in production nearly every run,
+since stays are extended and records arrive late all day. Each computation is a
+partition of `occupancy_open`, named in `rollup_open`; superseded ones are dropped
+(`drop_superseded_open`). `split_slots` / `plan_slots` read a window's whole slots of
+edge days and of the open day's settled part from the rollups, so a live page reads the
+base tables only for the cut slot at its start and the unsettled last part (< 75 min).
 """
 
 from __future__ import annotations

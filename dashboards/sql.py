@@ -8,8 +8,10 @@ dashboard asks, `1` when `dashboards/rollups.py` fills a day for every city at o
 The dashboards (`queries.py`) and the rollup job use the same builders, which is what
 keeps a rollup-backed figure equal to the base-table one.
 
-Windows are cut at UTC day boundaries only, and every figure's unit (5/15/60-minute slot,
+Windows are cut at UTC day boundaries, and every figure's unit (5/15/60-minute slot,
 hour, minute, visit day) divides a day, so no unit is split between two windows.
+Occupancy is also cut at whole slots inside a day (a slot counts the vehicles of its own
+time only); it takes a list of spans, the base pieces of one window, read in one query.
 """
 
 from __future__ import annotations
