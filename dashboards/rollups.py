@@ -426,23 +426,30 @@ def drop_superseded_open(
     client: Executor, rollup: Rollup, grace_s: float = OPEN_GRACE_S
 ) -> list[int]:
     """Drop the partitions (computations) of `rollup.open_table` that no reader needs:
-    superseded ones, unregistered ones (a failed run's), and those of days that now have
-    their whole-day computation, which readers prefer (their `rollup_open` row is marked
-    dropped). Only computations older than `grace_s`: a reader that planned with one a
-    moment ago may still be reading it. Returns the days marked dropped."""
+    superseded ones, unregistered ones (a failed run's), and those of days whose whole-day
+    computation, which readers prefer, was recorded at least `grace_s` ago (their
+    `rollup_open` row is first marked dropped). Only computations older than `grace_s`,
+    and a superseded one only in a run after the one that superseded it (this runs before
+    the open day is recomputed): a reader that planned with one a moment ago may still
+    be reading it. Returns the days marked dropped."""
+    oldest = time.time_ns() // 1000 - int(grace_s * 1e6)
     whole = {
         int(d)
-        for (d,) in client.execute(
-            "SELECT DISTINCT toUInt32(day) FROM rollup_days WHERE rollup = %(r)s",
+        for d, first in client.execute(
+            "SELECT toUInt32(day), toUInt32(min(computed_at)) FROM rollup_days "
+            "WHERE rollup = %(r)s GROUP BY day",
             {"r": rollup.name},
         )
+        if int(first) * 1_000_000 <= oldest
     }
     current = client.execute(
         "SELECT toUInt32(day), version, source FROM rollup_open FINAL WHERE rollup = %(r)s",
         {"r": rollup.name},
     )
+    marked = sorted(int(d) for d, _, source in current if int(d) in whole and source)
+    for day in marked:  # before its rows go: no reader is pointed at a dropped partition
+        _record_open(client, rollup, day, day * DAY_S, "", _versions.next())
     keep = {int(v) for d, v, _ in current if int(d) not in whole}
-    oldest = time.time_ns() // 1000 - int(grace_s * 1e6)
     parts = client.execute(
         "SELECT DISTINCT partition FROM system.parts WHERE database = currentDatabase() "
         "AND table = %(t)s AND active",
@@ -452,12 +459,6 @@ def drop_superseded_open(
         version = int(partition)
         if version not in keep and version < oldest:
             client.execute(f"ALTER TABLE {rollup.open_table} DROP PARTITION {version}")
-    marked = []
-    for d, version, source in current:
-        day = int(d)
-        if day in whole and source and int(version) < oldest:
-            _record_open(client, rollup, day, day * DAY_S, "", _versions.next())
-            marked.append(day)
     return marked
 
 
