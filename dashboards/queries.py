@@ -11,7 +11,8 @@ outcomes, transit tickets sold and rides per hour come from daily rollups
 (`dashboards/rollups.py`, recomputed idempotently by a job, never materialized views,
 which would double-count redelivered records); partial and open days from the base
 tables, with the same SQL (`dashboards/sql.py`), and of occupancy also the whole slots
-of a partial day that has a computation.
+of a partial day that has a computation and of the open day's settled hours (all its
+base pieces in one query).
 
 Pages wrap these functions in `st.cache_data(ttl=...)` (`dashboards/ui.py`); tests and the
 benchmark call them directly. Connection settings come from `infra.settings`; each thread
@@ -133,38 +134,53 @@ def _parts(
 ) -> tuple[list[str], dict[str, Any]]:
     """The SELECTs of the partial figures of [start, end) and their parameters: whole
     UTC days that have a rollup from it (`dashboards/rollups.py`), every other piece from
-    the base tables. With `slot_s` (a figure per slot) the whole slots of partial days come from the
-    rollup too. With `rollup=None` (or nothing rolled up yet) it is the plain base-table
-    query. `narrowable`: `base` takes `narrow` (`sql._reaching`), set for pieces of up
-    to `sql.NARROW_S`."""
+    the base tables. With `rollup=None` (or nothing rolled up yet) it is the plain
+    base-table query. `narrowable`: `base` takes `narrow` (`sql._reaching`), set for
+    pieces of up to `sql.NARROW_S`.
+
+    With `slot_s` (a figure per slot, occupancy) the whole slots of partial days and the
+    open day's settled part come from the rollup too, and `base` takes the list of base
+    spans, read in one query (one look-back of stays, `sql.occupancy`)."""
     s, e = _ts(start), _ts(end)
-    days: tuple[int, ...] = ()
-    ranges: list[tuple[int, int]] = []
-    gaps = [(s, e)]
+    plan = rollups.SlotPlan((), [], [], [(s, e)])
     if rollup is not None:
         ch = client or connection()
         if slot_s:
-            days, ranges, gaps = rollups.plan_slots(ch, rollup, s, e, slot_s)
+            plan = rollups.plan_slots(ch, rollup, s, e, slot_s)
         else:
             days, gaps = rollups.plan(ch, rollup, s, e)
-        if len(gaps) > MAX_PIECES:  # a backfill under way: one scan beats many small ones
-            days, ranges, gaps = (), [], [(s, e)]
+            plan = rollups.SlotPlan(days, [], [], gaps)
+        if len(plan.base) > MAX_PIECES:  # a backfill under way: one scan beats many small ones
+            plan = rollups.SlotPlan((), [], [], [(s, e)])
     params: dict[str, Any] = {"city": city, "start": s, "end": e, **more}
     parts = []
-    for i, (gs, ge) in enumerate(gaps):
+    scope = "city = %(city)s"
+    spans = []
+    for i, (gs, ge) in enumerate(plan.base):
         params[f"s{i}"], params[f"e{i}"] = gs, ge
-        scope, narrow = "city = %(city)s", {"narrow": ge - gs <= sql.NARROW_S}
-        piece = base(scope, f"s{i}", f"e{i}", **(narrow if narrowable else {}))
-        parts.append(f"SELECT * FROM ({piece})")
-    if days:
-        params["days"] = days
+        spans.append((f"s{i}", f"e{i}"))
+    if slot_s and spans:
+        narrow = {"narrow": sum(ge - gs for gs, ge in plan.base) <= sql.NARROW_S}
+        parts.append(f"SELECT * FROM ({base(scope, spans, **narrow)})")
+    elif not slot_s:
+        for (gs, ge), (sp, ep) in zip(plan.base, spans, strict=True):
+            narrow = {"narrow": ge - gs <= sql.NARROW_S}
+            piece = base(scope, sp, ep, **(narrow if narrowable else {}))
+            parts.append(f"SELECT * FROM ({piece})")
+    if plan.days:
+        params["days"] = plan.days
         assert rollup is not None
         parts.append(rollups.rolled_rows(rollup, rolled_columns, extra))
-    for i, (first, last) in enumerate(ranges):  # whole slots of a partial day
+    for i, (first, last) in enumerate(plan.ranges):  # whole slots of a partial day
         params[f"rd{i}"], params[f"rs{i}"], params[f"re{i}"] = (rollups.day_of(first),), first, last
         assert rollup is not None
         within = f"{extra} AND slot >= toDateTime(%(rs{i})s) AND slot < toDateTime(%(re{i})s)"
         parts.append(rollups.rolled_rows(rollup, rolled_columns, within, f"rd{i}"))
+    for i, (first, last, version) in enumerate(plan.settled):  # an open day's settled slots
+        params[f"ov{i}"], params[f"os{i}"], params[f"oe{i}"] = version, first, last
+        assert rollup is not None
+        within = f"{extra} AND slot >= toDateTime(%(os{i})s) AND slot < toDateTime(%(oe{i})s)"
+        parts.append(rollups.settled_rows(rollup, rolled_columns, within, f"ov{i}"))
     return parts, params
 
 
@@ -198,13 +214,13 @@ def occupancy_5m(
     use = use_rollups and slot in rollups.OCCUPANCY_SLOTS and tuple(kinds) == PARKING_KINDS
     parts, params = _parts(
         _rollup("occupancy", use), "zone, slot, vehicles",
-        lambda scope, s, e, narrow: sql.occupancy(scope, s, e, slot, narrow),
-        city, start, end, client, extra=f"AND slot_s = {slot}", slot_s=slot, narrowable=True,
+        lambda scope, spans, narrow: sql.occupancy(scope, spans, slot, narrow),
+        city, start, end, client, extra=f"AND slot_s = {slot}", slot_s=slot,
         kinds=tuple(kinds),
     )  # fmt: skip
-    # One query per piece, not one UNION ALL: 18.16 shares its threads among the parts of
-    # a union, so the heavy base-table piece ran on one core. No slot is in two pieces,
-    # so the pieces' rows are the figure's rows.
+    # One query per part, not one UNION ALL: 18.16 shares its threads among the parts of
+    # a union, so the heavy base-table part ran on one core. No slot is in two parts, so
+    # the parts' rows are the figure's rows.
     frames = [_frame(f"SELECT zone, slot, vehicles FROM ({p})", params, client) for p in parts]
     found = [f for f in frames if not f.empty]
     if not found:

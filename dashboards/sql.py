@@ -8,11 +8,15 @@ dashboard asks, `1` when `dashboards/rollups.py` fills a day for every city at o
 The dashboards (`queries.py`) and the rollup job use the same builders, which is what
 keeps a rollup-backed figure equal to the base-table one.
 
-Windows are cut at UTC day boundaries only, and every figure's unit (5/15/60-minute slot,
+Windows are cut at UTC day boundaries, and every figure's unit (5/15/60-minute slot,
 hour, minute, visit day) divides a day, so no unit is split between two windows.
+Occupancy is also cut at whole slots inside a day (a slot counts the vehicles of its own
+time only); it takes a list of spans, the base pieces of one window, read in one query.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 #: Entitlement kinds that occupy a parking space (occupancy, turnover, dwell).
 PARKING_KINDS = ("hourly", "day", "app_stay")
@@ -34,16 +38,32 @@ def plain(moment: str) -> str:
     return f"toDateTime(toUInt32({moment}))"
 
 
-def stays(scope: str, s: str, e: str, reaching: str, narrow: bool = True) -> str:
+#: A half-open window [start, end) given by the names of its two parameters.
+Span = tuple[str, str]
+
+
+def _versions(spans: Sequence[Span]) -> str:
+    """The entitlement versions that may count in one of `spans`: those starting before
+    the span ends, at most `LOOKBACK_S` before it starts. One range per span, not their
+    hull: the sorting key (city, valid_from, …) skips what lies between (a 30-day
+    window's two edges read two weeks of versions, not 37 days)."""
+    ranges = [
+        f"(valid_from < toDateTime(%({e})s) AND valid_from >= toDateTime(%({s})s - {LOOKBACK_S}))"
+        for s, e in spans
+    ]
+    return ranges[0] if len(ranges) == 1 else f"({' OR '.join(ranges)})"
+
+
+def stays(scope: str, spans: Sequence[Span], reaching: str, narrow: bool = True) -> str:
     """One row per ticket (`stay_city`, not `city`: an alias named like a column would
     replace the column in WHERE), its latest version; `vu` ends at a revocation (NIS-9).
 
     For one city the tickets are grouped by id alone (a second string key costs ~15 %
     of the occupancy query); for every city, by city and id (ids of two systems may meet).
 
-    With `narrow`, only tickets that may count in the window are grouped (`reaching`, see
-    `_reaching`): grouping every ticket of the 7-day look-back was most of the cost of a
-    short piece."""
+    With `narrow`, only tickets that may count in one of the spans are grouped
+    (`reaching`, see `_reaching`): grouping every ticket of the 7-day look-back was most
+    of the cost of a short piece."""
     city, key = ("city", "city, ticket_id") if scope == ALL_CITIES else ("any(city)", "ticket_id")
     return f"""
         SELECT
@@ -56,65 +76,82 @@ def stays(scope: str, s: str, e: str, reaching: str, narrow: bool = True) -> str
             argMax(revoked_at, version) AS rv,
             if(st = 'revoked' AND rv IS NOT NULL, least(vu0, assumeNotNull(rv)), vu0) AS vu
         FROM entitlements
-        {_reaching(scope, "%(kinds)s", s, e, reaching) if narrow else ""}
-        WHERE {scope} AND kind IN %(kinds)s
-          AND valid_from < toDateTime(%({e})s)
-          AND valid_from >= toDateTime(%({s})s - {LOOKBACK_S})
+        {_reaching(scope, "%(kinds)s", spans, reaching) if narrow else ""}
+        WHERE {scope} AND kind IN %(kinds)s AND {_versions(spans)}
         GROUP BY {key}
     """
 
 
-def _reaching(scope: str, kinds: str, s: str, e: str, reaching: str) -> str:
+def _reaching(scope: str, kinds: str, spans: Sequence[Span], reaching: str) -> str:
     """`PREWHERE ticket_id IN (…)`, keeping the tickets of the look-back that have a
-    version able to count in [s, e): a cheap scan of three columns instead of grouping
-    every version of a week of tickets (as PREWHERE, the other columns are read only
-    for the rows kept). It never drops a ticket that counts:
+    version able to count in one of `spans`: a cheap scan of three columns instead of
+    grouping every version of a week of tickets (as PREWHERE, the other columns are read
+    only for the rows kept). It never drops a ticket that counts:
 
-    - `"overlap"` (occupancy): some version valid after s. A ticket counts only if its
-      latest version ends (revocation included) after s, and that end is never later
-      than the version's `valid_until`.
-    - `"start"` (visits, tickets sold): some version starting in [s, e). A ticket counts
+    - `"overlap"` (occupancy): some version valid after the span's start. A ticket counts
+      only if its latest version ends (revocation included) after it, and that end is
+      never later than the version's `valid_until`.
+    - `"start"` (visits, tickets sold): some version starting in the span. A ticket counts
       only if its latest version does.
 
     A ticket id of another city may pass too (ids are compared alone); its own versions
     then fail the same test in the outer query, so it still does not count.
 
-    Worth it for pieces of up to a day (`NARROW_S`: window edges, the open day, the rollup
-    job's days): for a window of many days the set holds most of the tickets, and
-    building it made a 30-day base-table query three times slower."""
-    if reaching == "overlap":
-        since, more = f"%({s})s - {LOOKBACK_S}", f"AND valid_until > toDateTime(%({s})s)"
-    elif reaching == "start":
-        since, more = f"%({s})s", ""
-    else:
-        raise ValueError(f"unknown reaching test {reaching!r}")
+    Worth it for spans of up to a day in all (`NARROW_S`: window edges, the open day's
+    unsettled part, the rollup job's days): for a window of many days the set holds most
+    of the tickets, and building it made a 30-day base-table query three times slower."""
+    tests = []
+    for s, e in spans:
+        if reaching == "overlap":
+            since, more = f"%({s})s - {LOOKBACK_S}", f" AND valid_until > toDateTime(%({s})s)"
+        elif reaching == "start":
+            since, more = f"%({s})s", ""
+        else:
+            raise ValueError(f"unknown reaching test {reaching!r}")
+        tests.append(
+            f"(valid_from < toDateTime(%({e})s) AND valid_from >= toDateTime({since}){more})"
+        )
     return f"""PREWHERE ticket_id IN (
             SELECT ticket_id FROM entitlements
-            WHERE {scope} AND kind IN {kinds}
-              AND valid_from < toDateTime(%({e})s) AND valid_from >= toDateTime({since})
-              {more})"""
+            WHERE {scope} AND kind IN {kinds} AND {_versions(spans)}
+              AND ({" OR ".join(tests)}))"""
 
 
-def occupancy(scope: str, s: str, e: str, slot_s: int, narrow: bool = True) -> str:
-    """city, zone, slot, vehicles: distinct vehicles with a valid stay in each slot.
+def occupancy(scope: str, spans: Sequence[Span], slot_s: int, narrow: bool = True) -> str:
+    """city, zone, slot, vehicles: distinct vehicles with a valid stay in each slot of the
+    spans (in order, disjoint, no slot in two of them: the base pieces of one window).
+
+    One query for all the spans pays the look-back of stays (`stays`, `_reaching`) once:
+    that scan, not the slots, is most of what a short piece costs (the cut slot at a
+    window's start and the open day's unsettled last hour: 2 × ~240 ms apart). A stay's
+    slots in each span are those of its validity clipped to the span, so each slot counts
+    exactly the vehicles a query of its span alone would count.
 
     A vehicle counts once per slot however many tickets it holds; rows whose plate
     pseudonym was cleared by retention count per ticket. Slots never straddle a day."""
     slot = int(slot_s)
+    bounds = ", ".join(
+        f"toUInt32(greatest(vf, toDateTime(%({s})s))) AS a{i}, "
+        f"toUInt32(least(vu, toDateTime(%({e})s))) AS b{i}"
+        for i, (s, e) in enumerate(spans)
+    )
+    # Both branches of `if` are evaluated: the count is formed only where b > a.
+    slots = [
+        f"arrayMap(j -> intDiv(a{i}, {slot}) + j, range(if(b{i} > a{i}, "
+        f"toUInt32(intDiv(b{i} - 1, {slot}) - intDiv(a{i}, {slot}) + 1), toUInt32(0))))"
+        for i in range(len(spans))
+    ]
+    numbers = slots[0] if len(slots) == 1 else f"arrayConcat({', '.join(slots)})"
+    inside = " OR ".join(f"b{i} > a{i}" for i in range(len(spans)))
     return f"""
         SELECT city, zone, toDateTime(n * {slot}) AS slot,
                uniq(if(plate = '', ticket_id, plate)) AS vehicles
         FROM (
-            SELECT stay_city AS city, zone, plate, ticket_id,
-                   toUInt32(greatest(vf, toDateTime(%({s})s))) AS a,
-                   toUInt32(least(vu, toDateTime(%({e})s))) AS b
-            FROM ({stays(scope, s, e, "overlap", narrow)})
-            WHERE vu > toDateTime(%({s})s) AND vu > vf
+            SELECT stay_city AS city, zone, plate, ticket_id, {bounds}
+            FROM ({stays(scope, spans, "overlap", narrow)})
+            WHERE vu > vf AND ({inside})
         )
-        ARRAY JOIN arrayMap(
-            i -> intDiv(a, {slot}) + i,
-            range(toUInt32(intDiv(b - 1, {slot}) - intDiv(a, {slot}) + 1))
-        ) AS n
+        ARRAY JOIN {numbers} AS n
         GROUP BY city, zone, slot
     """
 
@@ -128,7 +165,7 @@ def visits(scope: str, s: str, e: str, narrow: bool = True) -> str:
             SELECT stay_city AS city, zone, if(plate = '', ticket_id, plate) AS vehicle,
                    toDate(vf) AS day,
                    toInt64(min(vf)) AS a, toInt64(max(vu)) AS b, count() AS n
-            FROM ({stays(scope, s, e, "start", narrow)})
+            FROM ({stays(scope, [(s, e)], "start", narrow)})
             WHERE vf >= toDateTime(%({s})s) AND vu > vf
             GROUP BY city, zone, vehicle, day
         )
@@ -202,7 +239,7 @@ def tickets(scope: str, s: str, e: str, narrow: bool = True) -> str:
                    argMax(price, version) AS price, argMax(currency, version) AS currency,
                    argMax(valid_from, version) AS vf, argMax(state, version) AS st
             FROM entitlements
-            {_reaching(scope, kinds, s, e, "start") if narrow else ""}
+            {_reaching(scope, kinds, [(s, e)], "start") if narrow else ""}
             WHERE {scope} AND kind IN {kinds}
               AND valid_from < toDateTime(%({e})s)
               AND valid_from >= toDateTime(%({s})s - {LOOKBACK_S})

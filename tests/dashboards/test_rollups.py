@@ -47,24 +47,67 @@ def test_aligned_window_fully_covered_has_no_base_piece() -> None:
 
 def test_whole_slots_of_a_computed_edge_day_come_from_the_rollup() -> None:
     start, end = 10 * DAY + 3750, 12 * DAY + 7300  # a 5-minute slot cut at each end
-    days, ranges, base = rollups.split_slots(start, end, covered={10, 11, 12}, slot_s=300)
+    days, ranges, settled, base = rollups.split_slots(start, end, {10, 11, 12}, slot_s=300)
     assert days == (11,)
     assert ranges == [(10 * DAY + 3900, 11 * DAY), (12 * DAY, 12 * DAY + 7200)]
+    assert settled == []
     assert base == [(start, 10 * DAY + 3900), (12 * DAY + 7200, end)]
 
 
-def test_a_window_without_a_whole_day_stays_one_base_piece() -> None:
-    start, end = 10 * DAY + 3750, 11 * DAY + 3750  # cutting it would read the look-back twice
-    days, ranges, base = rollups.split_slots(start, end, covered={10, 11}, slot_s=300)
-    assert (days, ranges, base) == ((), [], [(start, end)])
+def test_a_window_without_a_whole_day_reads_its_computed_edge_slots_from_the_rollup() -> None:
+    start, end = 10 * DAY + 3750, 11 * DAY + 3750  # the base spans are one query
+    days, ranges, settled, base = rollups.split_slots(start, end, covered={10, 11}, slot_s=300)
+    assert (days, settled) == ((), [])
+    assert ranges == [(10 * DAY + 3900, 11 * DAY), (11 * DAY, 11 * DAY + 3600)]
+    assert base == [(start, 10 * DAY + 3900), (11 * DAY + 3600, end)]
 
 
 def test_an_open_edge_day_and_a_missing_day_are_read_from_the_base_in_one_piece() -> None:
     start, end = 10 * DAY + 3750, 13 * DAY + 7300
-    days, ranges, base = rollups.split_slots(start, end, covered={10, 11}, slot_s=3600)
+    days, ranges, settled, base = rollups.split_slots(start, end, {10, 11}, slot_s=3600)
     assert days == (11,)
     assert ranges == [(10 * DAY + 7200, 11 * DAY)]
+    assert settled == []
     assert base == [(start, 10 * DAY + 7200), (12 * DAY, end)]
+
+
+def test_the_open_days_settled_hours_come_from_its_computation() -> None:
+    start, end = 10 * DAY + 53 * 60, 11 * DAY + 14 * 3600 + 53 * 60  # 24 h ending 14:53
+    open_day = {11: (11 * DAY + 14 * 3600, 77)}  # settled through 14:00, version 77
+    plan = rollups.split_slots(start, end, {10}, slot_s=300, settled=open_day)
+    assert plan.days == ()
+    assert plan.ranges == [(10 * DAY + 55 * 60, 11 * DAY)]
+    assert plan.settled == [(11 * DAY, 11 * DAY + 14 * 3600, 77)]
+    assert plan.base == [(start, 10 * DAY + 55 * 60), (11 * DAY + 14 * 3600, end)]
+
+
+def test_a_whole_day_computation_wins_over_an_open_one() -> None:
+    start, end = 10 * DAY + 600, 11 * DAY + 900
+    plan = rollups.split_slots(start, end, {10}, slot_s=900, settled={10: (10 * DAY + 3600, 5)})
+    assert (plan.ranges, plan.settled) == ([(10 * DAY + 900, 11 * DAY)], [])
+    assert plan.base == [(start, 10 * DAY + 900), (11 * DAY, end)]
+
+
+def test_the_settled_part_begins_after_an_hour_has_settled() -> None:
+    # ten minutes into day 20, day 19 is still open: settled through its 23:00
+    assert rollups.open_through(20 * DAY + 600, settle_s=900) == (19, 20 * DAY - 3600)
+    assert rollups.open_through(20 * DAY + 3600 + 899, settle_s=900) is None
+    assert rollups.open_through(20 * DAY + 3600 + 900, settle_s=900) == (20, 20 * DAY + 3600)
+    assert rollups.open_through(20 * DAY + 14 * 3600 + 3180, settle_s=900) == (
+        20,
+        20 * DAY + 14 * 3600,
+    )
+
+
+def test_open_digest_changes_with_a_late_row_or_another_settled_hour() -> None:
+    counts = {8: 5, 9: 4, 10: 70}  # day 10 is open: its whole count is not the settled one
+    digest = rollups.open_digest(
+        counts, 10, lookback_days=2, through_s=10 * DAY + 3600, settled_rows=9
+    )
+    assert rollups.open_digest({**counts, 10: 80}, 10, 2, 10 * DAY + 3600, 9) == digest
+    assert rollups.open_digest(counts, 10, 2, 10 * DAY + 3600, 10) != digest  # late row
+    assert rollups.open_digest({**counts, 9: 5}, 10, 2, 10 * DAY + 3600, 9) != digest
+    assert rollups.open_digest(counts, 10, 2, 10 * DAY + 7200, 9) != digest
 
 
 def test_open_day_and_the_settling_time_are_not_rolled_up() -> None:
