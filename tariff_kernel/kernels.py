@@ -243,11 +243,16 @@ def window_at(t, Z, zh):
     """Index of the first window whose end is after `t`; -1 when `t` is outside the table.
 
     The day's index entry, then a fixed number of steps (the most windows that end within
-    one UTC day) without a data-dependent branch: a step past the right window adds 0."""
-    if t < zh[FIRST] or t >= zh[LAST]:
+    one UTC day) without a data-dependent branch: a step past the right window adds 0.
+    One unsigned comparison checks both bounds (a `t` below the table wraps to a large
+    offset); one step, every seed zone's case, is taken without the loop."""
+    offset = np.uint64(t - zh[FIRST])
+    if offset >= np.uint64(zh[LAST] - zh[FIRST]):
         return -1
-    i = at(Z, zh[DAY_INDEX] + (t - zh[FIRST]) // DAY)
+    i = at(Z, zh[DAY_INDEX] + np.int64(offset // np.uint64(DAY)))
     ends = zh[WIN_END]
+    if zh[STEPS] == 1:
+        return i + (at(Z, ends + i) <= t)
     for _ in range(zh[STEPS]):
         i += at(Z, ends + i) <= t
     return i
@@ -294,7 +299,20 @@ def charged_seconds(a, b, Z, zh):
 
 @njit(**INLINE)
 def ceil_div(a, b):
+    """ceil(a / b) for b >= 1. A nonnegative `a` (every valid quote's case) is divided
+    unsigned: a multiply and a shift for a constant `b`, where Python's floor division of
+    signed integers takes two multiplies and sign corrections."""
+    if a >= 0:
+        return np.int64((np.uint64(a) + np.uint64(b - 1)) // np.uint64(b))
     return -((-a) // b)
+
+
+@njit(**INLINE)
+def floor_div(a, b):
+    """a // b for b >= 1, unsigned for a nonnegative `a` (see `ceil_div`)."""
+    if a >= 0:
+        return np.int64(np.uint64(a) // np.uint64(b))
+    return a // b
 
 
 @njit(**INLINE)
@@ -326,7 +344,9 @@ def product_header(P):
 def hours_price(n, P, ph):
     """The price of hours 1..n of a stay (the last hour price repeats): a prefix sum."""
     count = ph[HOUR_COUNT]
-    return P[ph[HOUR_SUMS] + min(n, count)] + max(0, n - count) * ph[HOUR_LAST]
+    row = ph[HOUR_SUMS] + min(n, count)
+    before = at(P, row) if row >= 0 else P[row]  # a negative `n`: no valid quote's
+    return before + max(0, n - count) * ph[HOUR_LAST]
 
 
 @njit(**INLINE)
@@ -418,7 +438,7 @@ def quote_hourly(start, mode, value, paid, P, ph, Z, zh):
     hours = ceil_div(minutes, 60)
     if ws > start:
         flags |= CARRIED
-    first = paid // 60
+    first = floor_div(paid, 60)
     price = hours_price(first + max(0, hours), P, ph) - hours_price(first, P, ph)
     if ph[CARRY_REMAINDER] != 0:
         left = hours * 3600
