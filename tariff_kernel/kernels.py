@@ -18,7 +18,8 @@ batch nothing is reference-counted per quote.
 Every kernel is compiled with `cache=True`; `warm_up()` in pricing.py compiles them all
 before a worker takes its first event. `error_model="numpy"`: every divisor is a constant
 or a config value validated to be >= 1, so the per-division zero checks are dropped. The
-small functions on the quote path are `inline="always"`.
+small functions on the quote path are `inline="always"`; their table reads use unsigned
+indices (`at`), and the batch kernel has a loop per kind of product (see `quote_batch`).
 """
 
 from __future__ import annotations
