@@ -18,7 +18,8 @@ batch nothing is reference-counted per quote.
 Every kernel is compiled with `cache=True`; `warm_up()` in pricing.py compiles them all
 before a worker takes its first event. `error_model="numpy"`: every divisor is a constant
 or a config value validated to be >= 1, so the per-division zero checks are dropped. The
-small functions on the quote path are `inline="always"`.
+small functions on the quote path are `inline="always"`; their table reads use unsigned
+indices (`at`), and the batch kernel has a loop per kind of product (see `quote_batch`).
 """
 
 from __future__ import annotations
@@ -232,17 +233,29 @@ def zone_header(Z):
 
 
 @njit(**INLINE)
+def at(V, i):
+    """`V[i]` for an `i` known to be inside `V`: an unsigned index, so Numba emits no
+    wraparound for negative indices (three instructions per read on the quote's path)."""
+    return V[np.uint64(i)]
+
+
+@njit(**INLINE)
 def window_at(t, Z, zh):
     """Index of the first window whose end is after `t`; -1 when `t` is outside the table.
 
     The day's index entry, then a fixed number of steps (the most windows that end within
-    one UTC day) without a data-dependent branch: a step past the right window adds 0."""
-    if t < zh[FIRST] or t >= zh[LAST]:
+    one UTC day) without a data-dependent branch: a step past the right window adds 0.
+    One unsigned comparison checks both bounds (a `t` below the table wraps to a large
+    offset); one step, every seed zone's case, is taken without the loop."""
+    offset = np.uint64(t - zh[FIRST])
+    if offset >= np.uint64(zh[LAST] - zh[FIRST]):
         return -1
-    i = Z[zh[DAY_INDEX] + (t - zh[FIRST]) // DAY]
+    i = at(Z, zh[DAY_INDEX] + np.int64(offset // np.uint64(DAY)))
     ends = zh[WIN_END]
+    if zh[STEPS] == 1:
+        return i + (at(Z, ends + i) <= t)
     for _ in range(zh[STEPS]):
-        i += Z[ends + i] <= t
+        i += at(Z, ends + i) <= t
     return i
 
 
@@ -251,7 +264,7 @@ def next_window(t, Z, zh):
     """The charging span running at `t` or the next one (UTC seconds); (-1, -1) if none."""
     i = window_at(t, Z, zh)
     if i >= 0:
-        return Z[zh[WIN_START] + i], Z[zh[WIN_END] + i]
+        return at(Z, zh[WIN_START] + i), at(Z, zh[WIN_END] + i)
     return _beyond_next_window(t, Z)
 
 
@@ -259,8 +272,8 @@ def next_window(t, Z, zh):
 def day_end(ws, we, Z, zh):
     """When charging ends on the local day of the span (ws, we) (NIS-14, ZCS-6)."""
     i = window_at(ws, Z, zh)
-    if i >= 0 and Z[zh[WIN_START] + i] == ws:
-        return Z[zh[WIN_DAY_END] + i]
+    if i >= 0 and at(Z, zh[WIN_START] + i) == ws:
+        return at(Z, zh[WIN_DAY_END] + i)
     return _beyond_day_end(ws, we, Z)
 
 
@@ -268,7 +281,7 @@ def day_end(ws, we, Z, zh):
 def _charged_until(i, t, Z, zh):
     """Charged seconds from the table's first window to `t`, window `i` the first ending
     after `t`."""
-    return Z[zh[WIN_BEFORE] + i] + max(0, t - Z[zh[WIN_START] + i])
+    return at(Z, zh[WIN_BEFORE] + i) + max(0, t - at(Z, zh[WIN_START] + i))
 
 
 @njit(**INLINE)
@@ -287,7 +300,20 @@ def charged_seconds(a, b, Z, zh):
 
 @njit(**INLINE)
 def ceil_div(a, b):
+    """ceil(a / b) for b >= 1. A nonnegative `a` (every valid quote's case) is divided
+    unsigned: a multiply and a shift for a constant `b`, where Python's floor division of
+    signed integers takes two multiplies and sign corrections."""
+    if a >= 0:
+        return np.int64((np.uint64(a) + np.uint64(b - 1)) // np.uint64(b))
     return -((-a) // b)
+
+
+@njit(**INLINE)
+def floor_div(a, b):
+    """a // b for b >= 1, unsigned for a nonnegative `a` (see `ceil_div`)."""
+    if a >= 0:
+        return np.int64(np.uint64(a) // np.uint64(b))
+    return a // b
 
 
 @njit(**INLINE)
@@ -319,7 +345,9 @@ def product_header(P):
 def hours_price(n, P, ph):
     """The price of hours 1..n of a stay (the last hour price repeats): a prefix sum."""
     count = ph[HOUR_COUNT]
-    return P[ph[HOUR_SUMS] + min(n, count)] + max(0, n - count) * ph[HOUR_LAST]
+    row = ph[HOUR_SUMS] + min(n, count)
+    before = at(P, row) if row >= 0 else P[row]  # a negative `n`: no valid quote's
+    return before + max(0, n - count) * ph[HOUR_LAST]
 
 
 @njit(**INLINE)
@@ -351,20 +379,26 @@ def price_table(P, count):
 
 
 @njit(**INLINE)
-def metered(a, b, P, ph, Z, zh):
-    """(price before the maximum, charged minutes, minimum applied) for the stay [a, b)."""
-    if b <= a:
-        return 0, 0, False
-    started = ceil_div(charged_seconds(a, b, Z, zh), 60)
+def minute_price(started, P, ph):
+    """(price before the maximum, charged minutes, minimum applied) of `started` charged
+    minutes: from the product's table, or the tiers beyond it."""
     if started < ph[PRICE_COUNT]:
-        at = ph[PRICE_TABLE] + 2 * started
-        minutes, price = P[at], P[at + 1]
+        row = ph[PRICE_TABLE] + 2 * started
+        minutes, price = at(P, row), at(P, row + 1)
     else:
         minutes = ceil_div(started, ph[INCREMENT]) * ph[INCREMENT]
         price = tiers_price(minutes, P, ph)
     if price < ph[MIN_FEE]:
         return ph[MIN_FEE], minutes, True
     return price, minutes, False
+
+
+@njit(**INLINE)
+def metered(a, b, P, ph, Z, zh):
+    """(price before the maximum, charged minutes, minimum applied) for the stay [a, b)."""
+    if b <= a:
+        return 0, 0, False
+    return minute_price(ceil_div(charged_seconds(a, b, Z, zh), 60), P, ph)
 
 
 @njit(**FAST)
@@ -389,52 +423,68 @@ def end_for_amount(a, latest, amount, P, ph, Z, zh):
 
 
 @njit(**INLINE)
-def quote_in(start, mode, value, paid, P, ph, Z, zh):
-    """One purchase: (price, effective start, end, minutes, flags); price -1 = no charging."""
+def quote_hourly(start, mode, value, paid, P, ph, Z, zh):
+    """An hourly ticket (NIS-2, NIS-4, NIS-5, NIS-11, NIS-13): see `quote_in`."""
     ws, we = next_window(start, Z, zh)
     if ws < 0:
         return -1, start, start, 0, 0
-    kind = ph[KIND]
     flags = 0
-    if kind == KIND_HOURLY:
-        eff = max(start, ws)
-        if mode == MODE_END:
-            minutes = max(1, ceil_div(value - eff, 60))  # from the effective start (NIS-11)
-        elif mode == MODE_MINUTES:
-            minutes = value
-        else:
-            minutes = 60
-        hours = ceil_div(minutes, 60)
-        if ws > start:
-            flags |= CARRIED
-        first = paid // 60
-        price = hours_price(first + max(0, hours), P, ph) - hours_price(first, P, ph)
-        if ph[CARRY_REMAINDER] != 0:
-            left = hours * 3600
-            t = eff
-            end = eff
-            while True:
-                cws, cwe = next_window(t, Z, zh)
-                if cws < 0:
-                    return -1, start, start, 0, 0
-                begin = max(t, cws)
-                if cwe - begin >= left:
-                    end = begin + left
-                    break
-                left -= cwe - begin
-                t = cwe
-        else:
-            end = min(eff + hours * 3600, we)
-        if ph[MAX_STAY] >= 0 and paid + hours * 60 > ph[MAX_STAY]:
-            flags |= EXCEEDS
-        return price, eff, end, hours * 60, flags
-    if kind == KIND_DAY:
-        eff = max(start, ws)
-        if ws > start:
-            flags |= CARRIED
-        end = day_end(ws, we, Z, zh)
-        return ph[PRICE], eff, end, ceil_div(end - eff, 60), flags
-    # metered
+    eff = max(start, ws)
+    if mode == MODE_END:
+        minutes = max(1, ceil_div(value - eff, 60))  # from the effective start (NIS-11)
+    elif mode == MODE_MINUTES:
+        minutes = value
+    else:
+        minutes = 60
+    hours = ceil_div(minutes, 60)
+    if ws > start:
+        flags |= CARRIED
+    first = floor_div(paid, 60)
+    price = hours_price(first + max(0, hours), P, ph) - hours_price(first, P, ph)
+    if ph[CARRY_REMAINDER] != 0:
+        left = hours * 3600
+        t = eff
+        end = eff
+        while True:
+            cws, cwe = next_window(t, Z, zh)
+            if cws < 0:
+                return -1, start, start, 0, 0
+            begin = max(t, cws)
+            if cwe - begin >= left:
+                end = begin + left
+                break
+            left -= cwe - begin
+            t = cwe
+    else:
+        end = min(eff + hours * 3600, we)
+    if ph[MAX_STAY] >= 0 and paid + hours * 60 > ph[MAX_STAY]:
+        flags |= EXCEEDS
+    return price, eff, end, hours * 60, flags
+
+
+@njit(**INLINE)
+def quote_day(start, mode, value, paid, P, ph, Z, zh):
+    """A day ticket (NIS-14): see `quote_in`."""
+    ws, we = next_window(start, Z, zh)
+    if ws < 0:
+        return -1, start, start, 0, 0
+    eff = max(start, ws)
+    flags = CARRIED if ws > start else 0
+    end = day_end(ws, we, Z, zh)
+    return ph[PRICE], eff, end, ceil_div(end - eff, 60), flags
+
+
+@njit(**INLINE)
+def quote_metered(start, mode, value, paid, P, ph, Z, zh):
+    """A per-minute stay (MOB-1, ZCS-3, ZCS-6, ZCS-7): see `quote_in`."""
+    i = window_at(start, Z, zh)
+    if i >= 0:
+        ws, we = at(Z, zh[WIN_START] + i), at(Z, zh[WIN_END] + i)
+    else:
+        ws, we = _beyond_next_window(start, Z)
+    if ws < 0:
+        return -1, start, start, 0, 0
+    flags = 0
     clamp = ph[CLAMP] != 0
     eff = max(start, ws) if clamp else start
     if clamp and ws > start:
@@ -451,7 +501,20 @@ def quote_in(start, mode, value, paid, P, ph, Z, zh):
     if latest >= 0:
         end = min(end, latest)
     end = max(end, eff)
-    price, minutes, minimum = metered(eff, end, P, ph, Z, zh)
+    # metered(eff, end), with the window of the start already found: a clamped stay lies
+    # inside it (charged = its length); an unclamped one starts at `start` (window i).
+    if end <= eff:
+        price, minutes, minimum = 0, 0, False
+    else:
+        if clamp:
+            charged = end - eff
+        else:
+            j = window_at(end, Z, zh)
+            if i >= 0 and j >= 0:
+                charged = _charged_until(j, end, Z, zh) - _charged_until(i, eff, Z, zh)
+            else:
+                charged = _beyond_charged_seconds(eff, end, Z)
+        price, minutes, minimum = minute_price(ceil_div(charged, 60), P, ph)
     if minimum:
         flags |= MINIMUM
     if ph[MAX_FEE] >= 0 and price > ph[MAX_FEE]:
@@ -463,6 +526,17 @@ def quote_in(start, mode, value, paid, P, ph, Z, zh):
     if ph[MAX_STAY] >= 0 and paid + ceil_div(end - eff, 60) > ph[MAX_STAY]:
         flags |= EXCEEDS
     return price, eff, end, minutes, flags
+
+
+@njit(**INLINE)
+def quote_in(start, mode, value, paid, P, ph, Z, zh):
+    """One purchase: (price, effective start, end, minutes, flags); price -1 = no charging."""
+    kind = ph[KIND]
+    if kind == KIND_HOURLY:
+        return quote_hourly(start, mode, value, paid, P, ph, Z, zh)
+    if kind == KIND_DAY:
+        return quote_day(start, mode, value, paid, P, ph, Z, zh)
+    return quote_metered(start, mode, value, paid, P, ph, Z, zh)
 
 
 @njit(**FAST)
@@ -480,14 +554,33 @@ def window(t, Z):
 @njit(cache=True, error_model="numpy", parallel=True)
 def quote_batch(starts, mode, values, paids, P, Z, prices, effs, ends, minutes, flags):
     """Quotes of `starts[i]` with `values[i]` in one `mode`; `paids` is per stay or empty
-    (none paid before). The caller allocates the outputs (numpy's large allocations are
-    backed by huge pages; first touches of small pages cost about as much as a quote)."""
-    per_stay = paids.size > 0
+    (none paid before). The caller allocates the outputs.
+
+    The product's kind and whether minutes were paid before are chosen once, outside the
+    loops: each loop holds one kind's code, and with nothing paid before the compiler
+    folds the paid hours' part of the price away (a quarter of an hourly quote's time)."""
     ph, zh = product_header(P), zone_header(Z)
-    for i in prange(starts.size):
-        paid = paids[i] if per_stay else 0
-        r = quote_in(starts[i], mode, values[i], paid, P, ph, Z, zh)
-        prices[i], effs[i], ends[i], minutes[i], flags[i] = r
+    kind = ph[KIND]
+    if kind == KIND_HOURLY and paids.size > 0:
+        for i in prange(starts.size):
+            r = quote_hourly(starts[i], mode, values[i], paids[i], P, ph, Z, zh)
+            prices[i], effs[i], ends[i], minutes[i], flags[i] = r
+    elif kind == KIND_HOURLY:
+        for i in prange(starts.size):
+            r = quote_hourly(starts[i], mode, values[i], 0, P, ph, Z, zh)
+            prices[i], effs[i], ends[i], minutes[i], flags[i] = r
+    elif kind == KIND_DAY:
+        for i in prange(starts.size):
+            r = quote_day(starts[i], mode, values[i], 0, P, ph, Z, zh)
+            prices[i], effs[i], ends[i], minutes[i], flags[i] = r
+    elif paids.size > 0:
+        for i in prange(starts.size):
+            r = quote_metered(starts[i], mode, values[i], paids[i], P, ph, Z, zh)
+            prices[i], effs[i], ends[i], minutes[i], flags[i] = r
+    else:
+        for i in prange(starts.size):
+            r = quote_metered(starts[i], mode, values[i], 0, P, ph, Z, zh)
+            prices[i], effs[i], ends[i], minutes[i], flags[i] = r
 
 
 # --- transit -------------------------------------------------------------------------------

@@ -201,3 +201,32 @@ def test_batch_refuses_arrays_of_other_lengths() -> None:
     with pytest.raises(TariffError, match="int64"):
         price_stays("nis", "9181", np.zeros(3, np.int64), np.ones(3, np.int64),
                     out={name: np.empty(2, np.int64) for name in BATCH_FIELDS})  # fmt: skip
+
+
+# The batch kernel has a loop per product kind and per whether minutes were paid before;
+# each must equal the scalar kernel (itself checked against the reference above) in every
+# request mode, for stays around the March 2026 DST change.
+@pytest.mark.parametrize(
+    ("city", "product"),
+    [("nis", "9181"), ("nis", "9184"), ("mobilet", "A"), ("zcs", "centro")],
+)
+@pytest.mark.parametrize("mode", [k.MODE_DEFAULT, k.MODE_MINUTES, k.MODE_END, k.MODE_AMOUNT])
+@pytest.mark.parametrize("with_paid", [False, True])
+def test_every_batch_loop_equals_the_scalar_kernel_nis4_nis14_mob1_zcs6(
+    city, product, mode, with_paid
+) -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    starts_ = int(datetime(2026, 3, 26, tzinfo=UTC).timestamp()) + rng.integers(0, 6 * 86400, n)
+    values = {
+        k.MODE_END: starts_ + rng.integers(-600, 86400, n),
+        k.MODE_AMOUNT: rng.integers(0, 3000, n),
+    }.get(mode, rng.integers(1, 600, n))
+    paids = rng.choice([0, 60, 120], n) if with_paid else np.empty(0, np.int64)
+    lean = prepared_product(city, product)
+    out = [np.full(n, -7, np.int64) for _ in BATCH_FIELDS]
+    k.quote_batch(starts_, mode, values, paids, lean.P, lean.Z, *out)
+    for i in range(n):
+        paid = int(paids[i]) if with_paid else 0
+        scalar = lean.quote(int(starts_[i]), mode, int(values[i]), paid)
+        assert tuple(int(o[i]) for o in out) == scalar, (i, mode, paid)
