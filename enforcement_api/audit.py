@@ -3,14 +3,14 @@
 Every lookup becomes a `CheckRecord` on the audit topic (keyed by city), which the
 analytics side stores for audit and compliance statistics.
 
-A check only puts its record on a bounded in-process queue. A background thread hands
+A check only puts its record on a bounded in-process deque. A background thread hands
 the records, serialised, in batches through a pipe to a small forwarder process that
 produces them to Kafka, one record batch per partition for each payload (aiokafka through
 `streams.outbox.Outbox`, as the stream worker does). Why a process: producing costs CPU
 per record, and in the API process that work (and its thread's GIL hand-offs) halved the
-checks/s one process could answer (docs/PERFORMANCE.md). A slow or absent broker never delays a
-warden's answer: records wait in the queue (up to `capacity`) and the pipe until the
-broker is back. Records that could not be queued are counted, never logged: they name
+checks/s one process could answer (docs/PERFORMANCE.md). A slow or absent broker never
+delays a warden's answer: records wait in the deque (up to `capacity`) and the pipe until
+the broker is back. Records that could not be kept are counted, never logged: they name
 plates and phones.
 """
 
