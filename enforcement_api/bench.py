@@ -1,6 +1,7 @@
 """Latency benchmark of the enforcement API (a benchmark, not a test; docs/PERFORMANCE.md).
 
     python -m enforcement_api.bench [--plates 1000000] [--rate 2000] [--seconds 20]
+                                    [--workers 1]
 
 What it does, on the broker of `KAFKA_BOOTSTRAP`, under a throwaway topic prefix:
 
@@ -13,6 +14,10 @@ What it does, on the broker of `KAFKA_BOOTSTRAP`, under a throwaway topic prefix
    checks/s (closed loop), then 100-plate batch checks at a fixed rate;
 4. freshness: produces a record for a new plate and polls the API until it answers
    `valid`, many times: produce-to-answer latency.
+
+`--workers N` serves the API and both hellos with N uvicorn worker processes alike (each
+API process follows the validity topic into its own replica and has its own audit
+forwarder), so the ratio to the hello compares like with like.
 
 Each load phase also reports the CPU seconds the API server, its audit forwarder, this
 client and the Kafka broker used, per second and per request (`CpuMeter`): on a shared
@@ -230,7 +235,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(argv: list[str], port: int, env: dict[str, str], ready_path: str, timeout_s: float):
+def server(
+    argv: list[str],
+    port: int,
+    env: dict[str, str],
+    ready_path: str,
+    timeout_s: float,
+    workers: int = 1,
+):
     log = Path(env.get("BENCH_LOG_DIR", "var/log")) / f"bench-server-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
@@ -238,6 +250,10 @@ def server(argv: list[str], port: int, env: dict[str, str], ready_path: str, tim
     try:
         deadline = time.monotonic() + timeout_s
         started = time.monotonic()
+        # With several worker processes on one socket, any one of them answers a given
+        # connection: ready means a run of answers in a row, each on a new connection.
+        needed = 1 if workers == 1 else 25 * workers
+        streak = 0
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
@@ -245,8 +261,11 @@ def server(argv: list[str], port: int, env: dict[str, str], ready_path: str, tim
                 raise RuntimeError(f"server not ready in {timeout_s} s")
             with contextlib.suppress(OSError, ValueError, asyncio.IncompleteReadError):
                 status = asyncio.run(_status(port, ready_path))
-                if status == 200:
+                streak = streak + 1 if status == 200 else 0
+                if streak >= needed:
                     break
+                if streak:
+                    continue
             time.sleep(0.2)
         yield proc, time.monotonic() - started
     finally:
@@ -267,9 +286,10 @@ async def _status(port: int, path: str) -> int:
         conn.close()
 
 
-def uvicorn_argv(app: str, port: int, factory: bool = False) -> list[str]:
+def uvicorn_argv(app: str, port: int, factory: bool = False, workers: int = 1) -> list[str]:
     argv = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--host", "127.0.0.1"]
     argv += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    argv += ["--workers", str(workers)] if workers > 1 else []
     return argv + (["--factory"] if factory else [])
 
 
@@ -365,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes for the API and for both hellos alike (uvicorn --workers)",
+    )
     parser.add_argument("--freshness-samples", type=int, default=200)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
@@ -396,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "machine": machine(),
         "plates": args.plates,
+        "workers": args.workers,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -409,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         ("hello_fastapi", "enforcement_api.bench:fastapi_hello", True),
     ):
         port = free_port()
-        with server(uvicorn_argv(app, port, factory), port, env, "/hello", 30):
+        argv = uvicorn_argv(app, port, factory, args.workers)
+        with server(argv, port, env, "/hello", 30, args.workers):
             request = get("/hello")
             run = asyncio.run(
                 closed_loop(name, port, lambda r=request: r, args.connections, args.max_seconds)
@@ -434,13 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         issuer="parking-platform",
     )
     api_argv = [sys.executable, "-m", "enforcement_api", "serve", "--port", str(port)]
+    api_argv += ["--workers", str(args.workers)]
     try:
-        with server(api_argv, port, env, "/readyz", 900) as (proc, catch_up_s):
+        with server(api_argv, port, env, "/readyz", 900, args.workers) as (proc, catch_up_s):
             report("replica_catch_up_s", round(catch_up_s, 1))
-            report("server_rss_mb", rss_mb(proc.pid))
-            report("server_settle_s", settle(proc.pid))
+            report("server_rss_mb", rss_mb(server_processes(proc.pid, args.workers)))
+            report("server_settle_s", settle(server_processes(proc.pid, args.workers)))
             rng = random.Random(7)
-            meter = CpuMeter(proc.pid)
+            meter = CpuMeter(proc.pid, args.workers)
 
             def single() -> bytes:
                 # 90% paid plates, 10% unknown ones (these also search near misses)
@@ -485,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                 "freshness",
                 freshness(bootstrap, topics.validity, port, token, args.freshness_samples),
             )
-            report("server_rss_mb_after", rss_mb(proc.pid))
+            report("server_rss_mb_after", rss_mb(server_processes(proc.pid, args.workers)))
     finally:
         delete_topics(bootstrap, topics)
 
@@ -576,16 +605,26 @@ def delete_topics(bootstrap: str, topics: Any) -> None:
         admin.close()
 
 
-def settle(pid: int, idle_percent: float = 10.0, timeout_s: float = 120.0) -> float:
-    """Seconds until the server process is idle after start-up (a benchmark should not
-    measure the tail of the replica's catch-up)."""
+def server_processes(pid: int, workers: int) -> list[Any]:
+    """The processes that answer requests: the uvicorn process itself, and with several
+    workers its worker children too (their own children are audit forwarders)."""
     import psutil
 
-    process = psutil.Process(pid)
+    top = psutil.Process(pid)
+    if workers == 1:
+        return [top]
+    return [top, *(c for c in top.children() if "resource_tracker" not in " ".join(c.cmdline()))]
+
+
+def settle(processes: list[Any], idle_percent: float = 10.0, timeout_s: float = 120.0) -> float:
+    """Seconds until every server process is idle after start-up (a benchmark should not
+    measure the tail of the replicas' catch-up)."""
     started = time.monotonic()
-    process.cpu_percent(None)
+    for process in processes:
+        process.cpu_percent(None)
     while time.monotonic() - started < timeout_s:
-        if process.cpu_percent(1.0) < idle_percent:
+        time.sleep(1.0)
+        if all(process.cpu_percent(None) < idle_percent for process in processes):
             break
     return round(time.monotonic() - started, 1)
 
@@ -596,30 +635,41 @@ class CpuMeter:
     seconds per second and per request: on a shared 2-core box this says who was the
     limit, and survives other load better than wall-clock rates."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, workers: int = 1) -> None:
         import psutil
 
-        server = psutil.Process(server_pid)
-        self.processes = {"server": server, "client": psutil.Process()}
-        for child in server.children(recursive=True):
-            if "resource_tracker" not in " ".join(child.cmdline()):
-                self.processes["forwarder"] = child  # the audit forwarder (audit.py)
+        servers = server_processes(server_pid, workers)
+        pids = {p.pid for p in servers}
+        self.processes: dict[str, list[Any]] = {
+            "server": servers,
+            "client": [psutil.Process()],
+            # the audit forwarders (audit.py): one per server process
+            "forwarder": [
+                child
+                for child in servers[0].children(recursive=True)
+                if child.pid not in pids and "resource_tracker" not in " ".join(child.cmdline())
+            ],
+        }
         for proc in psutil.process_iter(["name", "cmdline"]):
             cmdline = " ".join(proc.info["cmdline"] or [])
             if "java" in (proc.info["name"] or "") and "kafka" in cmdline.lower():
-                self.processes["broker"] = proc
+                self.processes["broker"] = [proc]
                 break
 
     def snapshot(self) -> dict[str, float]:
         import psutil
 
         times = {}
-        for name, proc in self.processes.items():
-            try:
-                cpu = proc.cpu_times()
-                times[name] = cpu.user + cpu.system
-            except psutil.Error:
-                continue
+        for name, procs in self.processes.items():
+            total = 0.0
+            for proc in procs:
+                try:
+                    cpu = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                total += cpu.user + cpu.system
+            if procs:
+                times[name] = total
         times["wall"] = time.perf_counter()
         return times
 
@@ -635,10 +685,9 @@ class CpuMeter:
         }
 
 
-def rss_mb(pid: int) -> float:
-    import psutil
-
-    return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+def rss_mb(processes: list[Any]) -> float:
+    """Resident memory of the server processes together (each holds its own replica)."""
+    return round(sum(p.memory_info().rss for p in processes) / 2**20, 1)
 
 
 def machine() -> dict[str, Any]:
