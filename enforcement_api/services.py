@@ -24,17 +24,19 @@ class Replica(Protocol):
 
 
 class MemoryReplica:
-    """An index fed directly (API tests, the benchmark's data load): always caught up."""
+    """An index fed directly (API tests, the benchmark's data load): caught up unless a
+    test says otherwise (`caught_up=False`, a process that is still reading the topic)."""
 
-    def __init__(self, index: ValidityIndex | None = None) -> None:
+    def __init__(self, index: ValidityIndex | None = None, *, caught_up: bool = True) -> None:
         self.index = index if index is not None else ValidityIndex()
+        self.caught_up = caught_up
 
     @property
     def ready(self) -> bool:
-        return True
+        return self.caught_up
 
     def status(self) -> ReplicaStatus:
-        return ReplicaStatus(ready=True, lag=0, connected=False)
+        return ReplicaStatus(ready=self.caught_up, lag=0, connected=False)
 
 
 class EventSink(Protocol):

@@ -68,7 +68,8 @@ def platform_services(settings: Settings, env: dict[str, str]) -> list[Service]:
             "api",
             [py, "-m", "enforcement_api", "serve", "--host", "127.0.0.1", "--port", api_port],
             address=f"127.0.0.1:{api_port}",
-            probe=lambda: http_probe(f"http://127.0.0.1:{api_port}/healthz"),
+            # ready = its replica has caught up: before that it refuses checks with 503
+            probe=lambda: http_probe(f"http://127.0.0.1:{api_port}/readyz", '"status":"ready"'),
             hint=f"enforcement API http://127.0.0.1:{api_port}/docs",
         ),
         proc(

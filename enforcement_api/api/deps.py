@@ -1,7 +1,8 @@
 """Request dependencies: services, the verified caller, role and city checks, parameters.
 
 Order of refusals: no or bad token 401, rate limit 429, wrong role 403, unknown city 404,
-city outside the token 403, then parameter problems 400.
+city outside the token 403, replica still catching up 503 (checks only), then parameter
+problems 400.
 
 All checks are plain functions (`authenticate`, `authorize`, `parse_*`) that the
 `Annotated` dependencies wrap; the single-plate route, the one wardens and camera cars
@@ -65,6 +66,20 @@ def authorize(services: Services, principal: Principal, roles: tuple[str, ...], 
         raise HTTPException(403, str(exc)) from None
 
 
+def require_caught_up(services: Services) -> None:
+    """503 while this process's replica is still reading the validity topic up to the end
+    it had at start: a plate paid for but not yet read would be answered `none`, and a
+    warden acts on the answer. Behind one socket with several processes (`serve
+    --workers N`) a probe of `/readyz` cannot tell which process it reached, so each check
+    says so itself; clients retry after `Retry-After`."""
+    if not services.replica.ready:
+        raise HTTPException(
+            503,
+            "the validity replica of this API process is still catching up; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, else None."""
     if not authorization:
@@ -98,6 +113,7 @@ def role_in_city(*roles: str) -> Callable[..., Awaitable[Principal]]:
         city: Annotated[str, Path(description="city id, e.g. `nis`", max_length=20)],
     ) -> Principal:
         authorize(services, principal, roles, city)
+        require_caught_up(services)
         return principal
 
     return dependency

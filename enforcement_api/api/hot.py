@@ -22,7 +22,12 @@ from urllib.parse import parse_qsl
 
 from fastapi import HTTPException
 
-from enforcement_api.api.deps import authenticate, authorize, bearer_token
+from enforcement_api.api.deps import (
+    authenticate,
+    authorize,
+    bearer_token,
+    require_caught_up,
+)
 from enforcement_api.api.routes.plates import answer_one_plate, answer_plate_batch
 from enforcement_api.services import Services
 
@@ -92,6 +97,7 @@ class HotPlateRoutes:
         try:
             principal = authenticate(services, bearer_token(_authorization(scope)))
             authorize(services, principal, ("warden",), city)
+            require_caught_up(services)
             request_body = await _read_body(receive)
             if request_body is None:
                 return  # the client went away

@@ -157,6 +157,19 @@ def test_enf1_hot_refusals_for_cities_and_keys_match(both, city, token):
     assert body["detail"]
 
 
+def test_enf1_hot_and_fastapi_routes_alike_refuse_while_catching_up(both):
+    """ENF-1: the 503 of a replica still catching up, from both ways of answering."""
+    hot, plain, hot_services, plain_services = both
+    hot_services.replica.caught_up = plain_services.replica.caught_up = False
+    single = "/v1/cities/nis/plates/NI123AB"
+    _same(hot.get(single, headers=_headers(WARDEN)), plain.get(single, headers=_headers(WARDEN)))
+    batch, body = "/v1/cities/nis/plates:check", {"plates": ["NI123AB"]}
+    a = hot.post(batch, json=body, headers=_headers(WARDEN))
+    b = plain.post(batch, json=body, headers=_headers(WARDEN))
+    assert _same(a, b)["detail"].startswith("the validity replica")
+    assert a.status_code == 503
+
+
 def test_enf1_paths_the_hot_routes_do_not_take_go_to_fastapi(both):
     hot, plain, *_ = both
     for path in (

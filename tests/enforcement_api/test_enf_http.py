@@ -227,6 +227,29 @@ def test_enf_403_for_the_wrong_role_or_city_on_every_endpoint(api, method, path,
     assert response.status_code != 403
 
 
+def test_enf1_no_check_is_answered_from_a_replica_still_catching_up(fed):
+    """ENF-1: a process that has not read the validity topic up to its end would answer
+    `none` for a plate paid for but not yet read; it refuses with 503 and Retry-After
+    instead (several processes behind one socket: /readyz cannot tell which one a check
+    reaches). Authentication still comes first; ingestion does not need the replica."""
+    fed.services.replica.caught_up = False
+    for method, path, body, role in ENDPOINTS:
+        token = make_token(role, "*")
+        if role == "ingest":
+            assert fed.post(path, SMS, token).status_code == 202
+            continue
+        response = fed.get(path, token) if method == "get" else fed.post(path, body, token)
+        assert response.status_code == 503, (path, response.text)
+        assert response.headers["retry-after"] == "1"
+        assert "catching up" in response.json()["detail"]
+        unauthenticated = fed.get(path) if method == "get" else fed.post(path, body)
+        assert unauthenticated.status_code == 401
+    assert fed.audit.records == []  # nothing was answered, so nothing to audit
+    assert fed.get("/readyz").status_code == 503
+    fed.services.replica.caught_up = True
+    assert check(fed, "NI123AB", at=at(TUE9), zone="red")["status"] == "valid"
+
+
 def test_enf_ingest_token_for_another_city_is_403(api):
     response = api.post("/v1/events", SMS, make_token("ingest", "zcs"))
     assert response.status_code == 403

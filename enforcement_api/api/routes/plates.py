@@ -18,6 +18,7 @@ from enforcement_api.api.deps import (
     parse_at,
     parse_plate,
     parse_zone,
+    require_caught_up,
 )
 from enforcement_api.api.render import (
     plate_check_body,
@@ -45,6 +46,7 @@ ERRORS = {
     403: {"model": ErrorBody, "description": "not a warden, or not for this city"},
     404: {"model": ErrorBody, "description": "unknown city, or a city without parking"},
     429: {"model": ErrorBody, "description": "rate limit of the token"},
+    503: {"model": ErrorBody, "description": "this process's replica is still catching up"},
 }
 
 
@@ -97,9 +99,10 @@ def answer_one_plate(
     zone: str | None,
 ) -> bytes:
     """The single-plate check from the raw request parts: the JSON body of the answer, or
-    HTTPException (401, 429, 403, 404, 400 in that order). Records the check (ENF-3)."""
+    HTTPException (401, 429, 403, 404, 503, 400 in that order). Records the check (ENF-3)."""
     principal = authenticate(services, bearer_token(authorization))
     authorize(services, principal, ("warden",), city)
+    require_caught_up(services)
     _parking_city(services, city)
     normalised = parse_plate(plate)
     moment = parse_at(at)

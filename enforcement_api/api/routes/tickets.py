@@ -25,6 +25,7 @@ ERRORS = {
     403: {"model": ErrorBody, "description": "not an inspector, or not for this city"},
     404: {"model": ErrorBody, "description": "unknown city"},
     429: {"model": ErrorBody, "description": "rate limit of the token"},
+    503: {"model": ErrorBody, "description": "this process's replica is still catching up"},
 }
 AtQuery = Annotated[
     str | None,
