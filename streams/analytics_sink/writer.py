@@ -75,9 +75,11 @@ class ClickHouseWriter:
         )
 
     def insert_batch(self, batch: Batch) -> None:
-        for table, rows in batch.rows.items():
-            if rows:
-                self.insert_columns(table, batch.columns(table))
+        for table, columns in batch.tables.items():
+            if columns[0]:
+                # Copies: clickhouse-driver writes NULL's stand-in into a Nullable column's
+                # list in place, so a retry of the batch's own lists would lose the NULLs.
+                self.insert_columns(table, [list(column) for column in columns])
 
     def insert_until_done(
         self,
