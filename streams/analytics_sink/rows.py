@@ -114,6 +114,7 @@ def epoch(text: str | None) -> int:
     return int(moment.timestamp())
 
 
+@lru_cache(maxsize=65_536)
 def _micros(text: str) -> int:
     moment = datetime.fromisoformat(text)
     return int(moment.timestamp() * 1_000_000)
@@ -405,7 +406,7 @@ def check_columns(
                 body["check_id"], body["city"], body["officer"], body["role"],
                 body["subject_kind"], subject_of(body["subject_kind"], body["subject"]),
                 body.get("zone") or "", epoch(body["at"]), epoch(body["answered_at"]),
-                body["status"], [str(t) for t in body.get("ticket_ids", [])],
+                body["status"], list(map(str, body.get("ticket_ids", []))),
                 epoch(as_of) if as_of else None,
             )  # fmt: skip
         except _FAILURES as exc:
