@@ -1,13 +1,13 @@
 """Several sink processes as one consumer group: `python -m streams.analytics_sink --processes N`.
 
-The sink's per-record work (kafka-python decoding, JSON, mapping) is pure Python and
-holds the GIL, so one process uses one core. N processes with the same group id split
-the topics' partitions between them (Kafka's group rebalancing); each has its own Kafka
-consumer, writer thread and ClickHouse client, and commits only what it inserted, so
-every guarantee of one sink holds per partition. Worker 0 alone runs the housekeeping
-(retention, rollups). This module only starts, watches and stops them: a worker that
-dies is started again after a pause (its partitions go to the others meanwhile, from
-their committed offsets).
+The sink's per-record work (aiokafka's record objects, JSON, mapping, the driver's
+column serialisation) is mostly Python and holds the GIL, so one process uses one core.
+N processes with the same group id split the topics' partitions between them (Kafka's
+group rebalancing); each has its own Kafka consumer, writer thread and ClickHouse
+client, and commits only what it inserted, so every guarantee of one sink holds per
+partition. Worker 0 alone runs the housekeeping (retention, rollups). This module only
+starts, watches and stops them: a worker that dies is started again after a pause (its
+partitions go to the others meanwhile, from their committed offsets).
 """
 
 from __future__ import annotations

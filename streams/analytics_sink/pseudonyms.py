@@ -69,6 +69,7 @@ class Pseudonymizer:
         self.plate = lru_cache(maxsize=200_000)(self._plate)  # type: ignore[method-assign]
         self.phone = lru_cache(maxsize=200_000)(self._phone)  # type: ignore[method-assign]
         self.identifier = lru_cache(maxsize=200_000)(self._identifier)  # type: ignore[method-assign]
+        self.subject = lru_cache(maxsize=100_000)(self._subject)  # type: ignore[method-assign]
 
     def _digest(self, kind: str, value: str) -> str:
         return hmac.digest(self._key, f"{kind}|{value}".encode(), "sha256")[:16].hex()
@@ -102,6 +103,9 @@ class Pseudonymizer:
 
     def subject(self, kind: str, value: str | None) -> str:
         """A validity subject or check subject: plate, phone, ticket code or card id."""
+        return self._subject(kind, value)
+
+    def _subject(self, kind: str, value: str | None) -> str:
         if kind == "plate":
             return self.plate(value)
         if kind == "phone":

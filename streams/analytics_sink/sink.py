@@ -1,12 +1,18 @@
 """The sink process: consume the platform's topics, map, batch, insert, then commit.
 
-One kafka-python consumer (group `ANALYTICS_SINK_GROUP`) reads every record topic; the
-consumer thread maps records to rows (`rows.py`) and fills a `Batcher`; a due batch goes
-to the writer thread (its own ClickHouse client), which inserts it, retrying with backoff
-while ClickHouse is down. Only when a batch is fully inserted does the consumer thread
-commit the batch's offsets. While a batch waits for ClickHouse, the consumer keeps polling
-(so it stays in its group) but pauses its partitions once the next batch is full, so
-memory stays bounded and nothing is read that could not be written.
+One aiokafka consumer (group `ANALYTICS_SINK_GROUP`) reads every record topic; it runs on
+an asyncio loop in the consumer thread, which maps each fetched run of records straight
+into the columns of a `Batcher` (`rows.py`); a due batch goes to the writer thread (its
+own ClickHouse client), which inserts it, retrying with backoff while ClickHouse is down.
+Only when a batch is fully inserted does the consumer thread commit the batch's offsets.
+While a batch waits for ClickHouse, the consumer keeps calling `getmany` (so it stays in
+its group) but pauses its partitions once the next batch is full, so memory stays
+bounded and nothing is read that could not be written. Nothing that blocks (ClickHouse
+calls, waiting for the writer) runs on the loop itself: aiokafka heartbeats from it.
+
+aiokafka rather than kafka-python: it decodes record batches (and checks their CRCs) in C,
+~5 instead of ~15-20 µs per record here; kafka-python's pure-Python decoding was the
+largest single cost of the sink (docs/analytics.md, docs/PERFORMANCE.md).
 
 Guarantee: every record is in ClickHouse at least once; the ReplacingMergeTree tables and
 FINAL/argMax queries make that exactly once in query results.
@@ -15,6 +21,7 @@ FINAL/argMax queries make that exactly once in query results.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import queue
@@ -24,12 +31,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 
 from dashboards.rollups import refresh as refresh_rollups
 from infra.clickhouse.migrations import migrate
@@ -37,17 +42,9 @@ from infra.settings import Settings
 from streams.analytics_sink.batch import Batch, Batcher
 from streams.analytics_sink.pseudonyms import Pseudonymizer, key_from_env
 from streams.analytics_sink.retention import apply_retention
-from streams.analytics_sink.rows import (
-    Meta,
-    TableRows,
-    Unmappable,
-    map_record,
-    mappers,
-    unmappable_row,
-)
+from streams.analytics_sink.rows import Failed, Meta, append_row, mappers, unmappable_row
 from streams.analytics_sink.writer import Backoff, ClickHouseWriter
 from streams.contract import Topics
-from streams.group_consumer import group_consumer
 from streams.topology import ensure_topics
 
 log = logging.getLogger("streams.analytics_sink")
@@ -66,7 +63,7 @@ class SinkConfig:
     rollup_every_s: float = 300.0
     #: Retention and rollups: one process of a group does them (`--processes`: worker 0).
     housekeeping: bool = True
-    check_crcs: bool = False
+    check_crcs: bool = True
     backoff: Backoff = field(default_factory=Backoff)
 
     @classmethod
@@ -83,7 +80,7 @@ class SinkConfig:
             personal_days=int(env.get("ANALYTICS_PERSONAL_DAYS", "90")),
             rollup_every_s=float(env.get("ANALYTICS_ROLLUP_SECONDS", "300")),
             backoff=Backoff(max_s=float(env.get("ANALYTICS_RETRY_MAX_SECONDS", "5"))),
-            check_crcs=env.get("ANALYTICS_CHECK_CRCS", "0") == "1",
+            check_crcs=env.get("ANALYTICS_CHECK_CRCS", "1") == "1",
         )
 
 
@@ -104,21 +101,25 @@ class _Revoked(ConsumerRebalanceListener):
     def __init__(self, sink: AnalyticsSink) -> None:
         self._sink = sink
 
-    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # What is pending but not inserted is dropped: positions restart from the committed
-        # offsets, so Kafka delivers it again (to us or to the new owner).
+        # offsets, so Kafka delivers it again (to us or to the new owner). (Runs on the
+        # loop between two awaits of the consumer thread, never in the middle of mapping.)
         if not self._sink.batcher.empty:
             log.info(
                 "partitions revoked: dropping %d pending rows", self._sink.batcher.pending_rows
             )
         self._sink.batcher.discard()
 
-    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("assigned %d partitions", len(assigned))
 
 
 class AnalyticsSink:
-    """Consumer thread + writer thread; `run(stop)` until `stop` is set."""
+    """Consumer thread (asyncio) + writer thread; `run(stop)` until `stop` is set."""
+
+    #: Records per `getmany`: mapped in one go on the loop (~50 ms), a fifth of a batch.
+    FETCH_RECORDS = 10_000
 
     def __init__(
         self,
@@ -142,6 +143,7 @@ class AnalyticsSink:
         self._to_write: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._written: queue.Queue[Batch] = queue.Queue()
         self._stop = threading.Event()
+        self._side_task: asyncio.Task[None] | None = None
         self.ready = threading.Event()
 
     # --- writer thread ---------------------------------------------------------------------
@@ -172,7 +174,7 @@ class AnalyticsSink:
     def _rollup_loop(self, stop: threading.Event) -> None:
         """Recompute closed days of the dashboards' daily rollups whose records changed.
         Its own thread and client: a first run over months of data takes minutes, which
-        must not hold up polling (the group would drop this member)."""
+        must not hold up the consumer (the group would drop this member)."""
         while not stop.is_set():
             try:
                 days = refresh_rollups(self.writer, stopping=stop.is_set)
@@ -186,69 +188,68 @@ class AnalyticsSink:
 
     # --- consumer thread -------------------------------------------------------------------
 
-    def _consumer(self) -> KafkaConsumer:
-        return group_consumer(
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.config.group,
             client_id=f"{self.config.group}-{os.getpid()}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=5000,
-            # kafka-python verifies record CRCs in pure Python: 18k instead of 120k records/s
-            # on one core (docs/analytics.md). TCP and the broker's own checks on write
-            # guard the bytes; a corrupt record would still fail JSON parsing and be kept
-            # as a dead letter. ANALYTICS_CHECK_CRCS=1 turns the check back on.
+            # aiokafka checks record CRCs in C (no measurable cost in the benchmark);
+            # ANALYTICS_CHECK_CRCS=0 turns the check off.
             check_crcs=self.config.check_crcs,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
 
-    def _map_run(self, topic: str, partition: int, msgs: list[Any], now: float) -> None:
-        """Map a fetched run of records of one partition and add them to the batch at once
-        (per-record bookkeeping in the batcher cost as much as the JSON parsing)."""
-        mapper = self._mappers[topic]
+    def _map_runs(self, fetched: dict[TopicPartition, list[ConsumerRecord]], now: float) -> None:
+        """Map every fetched run of records (one per partition) into the batch's columns
+        and count it in the batch at once (no await in here: no rebalance in between)."""
+        tables = self.batcher.tables
         ps = self.pseudonyms
-        rows: TableRows = []
-        extend = rows.extend
-        for msg in msgs:
-            meta = Meta(topic, partition, msg.offset, msg.timestamp or 0)
-            try:
-                extend(map_record(mapper, msg.value, meta, ps))
-            except Unmappable as exc:
+        for tp, run in fetched.items():
+            if not run:
+                continue
+            topic, partition = tp.topic, tp.partition
+            failed: Failed = []
+            self._mappers[topic](run, partition, tables, ps, failed)
+            for rec, reason in failed:
                 if topic == self.topics.raw:
                     # An invalid inbound event: the worker dead-letters it with its reasons.
                     self.stats.skipped += 1
-                else:
-                    rows.append(("dead_letters", unmappable_row(msg.value, meta, str(exc), ps)))
-                    self.stats.dead_lettered += 1
-                    log.warning("unmappable record %s:%d:%d: %s", topic, partition, msg.offset, exc)
-        self.batcher.add_records(topic, partition, msgs[-1].offset, rows, len(msgs), now)
-        self.stats.records += len(msgs)
+                    continue
+                meta = Meta(topic, partition, rec.offset, rec.timestamp or 0)
+                append_row(tables, "dead_letters", unmappable_row(rec.value, meta, reason, ps))
+                self.stats.dead_lettered += 1
+                log.warning("unmappable record %s:%d:%d: %s", topic, partition, rec.offset, reason)
+            self.batcher.add_run(topic, partition, run[-1].offset, len(run), now)
+            self.stats.records += len(run)
 
-    def _commit(self, consumer: KafkaConsumer, batch: Batch) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
         assigned = consumer.assignment()
         offsets = {
-            TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
-            for (t, p), o in batch.offsets.items()
-            if TopicPartition(t, p) in assigned
+            tp: offset
+            for (t, p), offset in batch.offsets.items()
+            if (tp := TopicPartition(t, p)) in assigned
         }
         self.stats.batches += 1
         self.stats.rows += batch.row_count
         if not offsets:
             return
         try:
-            consumer.commit(offsets)
+            await consumer.commit(offsets)
         except KafkaError as exc:
             # The rows are in ClickHouse; Kafka will redeliver them and they collapse.
             self.stats.commit_failures += 1
             log.warning("offset commit failed (records will be re-read): %s", exc)
             return
-        self._record_progress(consumer, batch)
+        if self._side_task is None or self._side_task.done():
+            self._side_task = asyncio.create_task(self._record_progress(consumer, batch))
 
-    def _record_progress(self, consumer: KafkaConsumer, batch: Batch) -> None:
+    async def _record_progress(self, consumer: AIOKafkaConsumer, batch: Batch) -> None:
         try:
             tps = [TopicPartition(t, p) for (t, p) in batch.offsets]
-            ends = consumer.end_offsets(tps)
+            ends = await consumer.end_offsets(tps)
             now = datetime.now(UTC)
             stamp = int(now.timestamp())
             version = int(now.timestamp() * 1_000_000)
@@ -265,7 +266,8 @@ class AnalyticsSink:
                 )
                 for tp in tps
             ]
-            self.writer.execute(
+            await asyncio.to_thread(
+                self.writer.execute,
                 "INSERT INTO sink_progress (consumer_group, topic, kafka_partition, "
                 "committed_offset, end_offset, rows_written, at, version) VALUES",
                 rows,
@@ -273,33 +275,29 @@ class AnalyticsSink:
         except Exception as exc:  # progress is informative only
             log.debug("could not record sink progress: %s", exc)
 
-    def _poll_timeout_ms(self, now: float) -> int:
+    def _fetch_timeout_ms(self, now: float) -> int:
         if self._to_write.full():
             return 200  # the writer is busy (or ClickHouse is down): no hurry to read more
         return max(10, int(min(0.2, self.batcher.wait_s(now)) * 1000))
 
-    def _commit_written(self, consumer: KafkaConsumer) -> None:
+    async def _commit_written(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             try:
                 done = self._written.get_nowait()
             except queue.Empty:
                 return
-            self._commit(consumer, done)
+            await self._commit(consumer, done)
 
     def run(self, stop: threading.Event, flush_timeout_s: float = 10.0) -> SinkStats:
         """Consume until `stop` is set; then flush what is pending (within the timeout)."""
         ensure_topics(self.settings.kafka_bootstrap, self.topics, self.config.partitions)
         self._ensure_schema()
-        consumer = self._consumer()
-        consumer.subscribe(sorted(self._mappers), listener=_Revoked(self))
         writer = threading.Thread(target=self._write_loop, name="clickhouse-writer", daemon=True)
         writer.start()
         if self.config.housekeeping and self.config.rollup_every_s > 0:
             threading.Thread(
                 target=self._rollup_loop, args=(stop,), name="rollups", daemon=True
             ).start()
-        retention_at = 0.0 if self.config.housekeeping else float("inf")
-        paused = False
         log.info(
             "analytics sink: group %s, topics %s -> ClickHouse %s:%d/%s",
             self.config.group,
@@ -308,44 +306,58 @@ class AnalyticsSink:
             self.settings.clickhouse.port,
             self.database,
         )
+        asyncio.run(self._consume(stop, writer, flush_timeout_s))
+        return self.stats
+
+    async def _consume(
+        self, stop: threading.Event, writer: threading.Thread, flush_timeout_s: float
+    ) -> None:
+        consumer = self._consumer()
+        consumer.subscribe(sorted(self._mappers), listener=_Revoked(self))
+        await consumer.start()
+        retention_at = 0.0 if self.config.housekeeping else float("inf")
+        retention: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
-                records = consumer.poll(timeout_ms=self._poll_timeout_ms(self.clock()))
+                fetched = await consumer.getmany(
+                    timeout_ms=self._fetch_timeout_ms(self.clock()),
+                    max_records=self.FETCH_RECORDS,
+                )
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()
-                now = self.clock()
-                for tp, partition_records in records.items():
-                    if partition_records:
-                        self._map_run(tp.topic, tp.partition, partition_records, now)
-                self._commit_written(consumer)
+                self._map_runs(fetched, self.clock())
+                await self._commit_written(consumer)
                 now = self.clock()
                 if self.batcher.due(now) and not self._to_write.full():
                     self._to_write.put_nowait(self.batcher.drain())
-                full = self.batcher.pending_rows >= self.config.max_rows
-                if full and not paused:
-                    consumer.pause(*consumer.assignment())
-                    paused = True
-                elif not full and paused:
-                    consumer.resume(*consumer.paused())
-                    paused = False
-                if now >= retention_at:
+                if self.batcher.pending_rows >= self.config.max_rows:
+                    if waiting := consumer.assignment() - consumer.paused():
+                        consumer.pause(*waiting)
+                elif paused := consumer.paused():
+                    consumer.resume(*paused)
+                if now >= retention_at and (retention is None or retention.done()):
                     retention_at = now + self.config.retention_every_s
-                    self._retention()
+                    retention = asyncio.create_task(asyncio.to_thread(self._retention))
         finally:
             deadline = time.monotonic() + flush_timeout_s
             try:
                 if not self.batcher.empty:
-                    self._to_write.put(self.batcher.drain(), timeout=flush_timeout_s)
-                self._to_write.put(None, timeout=max(0.1, deadline - time.monotonic()))
+                    await asyncio.to_thread(
+                        self._to_write.put, self.batcher.drain(), True, flush_timeout_s
+                    )
+                left = max(0.1, deadline - time.monotonic())
+                await asyncio.to_thread(self._to_write.put, None, True, left)
             except queue.Full:
                 pass
-            writer.join(timeout=max(0.1, deadline - time.monotonic()))
+            await asyncio.to_thread(writer.join, max(0.1, deadline - time.monotonic()))
             self._stop.set()  # a writer still retrying gives up; those rows are not committed
-            writer.join(timeout=5)
-            self._commit_written(consumer)
-            consumer.close(autocommit=False)
+            await asyncio.to_thread(writer.join, 5)
+            await self._commit_written(consumer)
+            for task in (self._side_task, retention):
+                if task is not None:
+                    await asyncio.wait([task], timeout=5)
+            await consumer.stop()  # leaves the group; commits nothing (no auto-commit)
             self.writer.close()
-        return self.stats
 
     def _ensure_schema(self) -> None:
         """Apply pending migrations (infra does too; this covers a sink started alone).
@@ -359,6 +371,7 @@ class AnalyticsSink:
             log.info("applied migrations %s", applied)
 
     def _retention(self) -> None:
+        """The retention pass (a worker thread of the loop: ClickHouse may be slow)."""
         try:
             cleared = apply_retention(
                 self.writer, datetime.now(UTC).date(), self.config.personal_days

@@ -75,9 +75,12 @@ class ClickHouseWriter:
         )
 
     def insert_batch(self, batch: Batch) -> None:
-        for table, rows in batch.rows.items():
-            if rows:
-                self.insert_columns(table, batch.columns(table))
+        for table, columns in batch.tables.items():
+            if columns[0]:
+                # The batch's own lists: clickhouse-driver slices them into blocks (copies)
+                # before it replaces NULLs in place, so a retry still sees the NULLs
+                # (test_writer checks it).
+                self.insert_columns(table, columns)
 
     def insert_until_done(
         self,

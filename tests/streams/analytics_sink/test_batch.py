@@ -1,4 +1,4 @@
-"""Batching: thresholds by rows and age, columnar transposition, the offsets to commit."""
+"""Batching: thresholds by rows and age, the columns per table, the offsets to commit."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_offsets_are_next_to_read_per_partition() -> None:
     assert batcher.drain().offsets == {}
 
 
-def test_columns_transpose_rows() -> None:
+def test_rows_added_as_pairs_land_in_their_columns() -> None:
     batcher = Batcher(max_rows=10, max_age_s=1)
     batcher.add("t", 0, 0, [note(1), note(2)], now=0.0)
     columns = batcher.drain().columns("notifications")
@@ -88,3 +88,20 @@ def test_a_run_with_an_unknown_table_is_refused() -> None:
     batcher = Batcher(max_rows=10, max_age_s=1)
     with pytest.raises(KeyError):
         batcher.add_records("t", 0, 1, [("nope", ())], records=1, now=0.0)
+
+
+def test_a_mapped_run_counts_its_rows_and_records() -> None:
+    """The sink maps a run into `tables`, then counts it: rows come from the columns."""
+    batcher = Batcher(max_rows=2, max_age_s=10)
+    cols = batcher.tables.setdefault("notifications", [[] for _ in COLUMNS["notifications"]])
+    for value, column in zip(note(1)[1], cols, strict=True):
+        column.append(value)
+    batcher.add_run("notifications", 1, 41, records=3, now=0.0)
+    assert batcher.pending_rows == 1 and not batcher.due(now=1.0)
+    batcher.add("notifications", 1, 42, [note(2)], now=1.0)
+    assert batcher.due(now=1.0)
+    batch = batcher.drain()
+    assert batch.records == 4 and batch.row_count == 2
+    assert batch.offsets == {("notifications", 1): 43}
+    assert batch.columns("notifications")[0] == ["1:0", "2:0"]
+    assert batch.columns("ledger") == [[] for _ in COLUMNS["ledger"]]

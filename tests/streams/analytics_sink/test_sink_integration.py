@@ -299,3 +299,68 @@ def test_processes_share_the_partitions_as_one_group_and_write_every_row_once(
     text = log_file.read_text()
     assert sink.returncode == 0, text[-3000:]
     assert "worker 0 stopped" in text and "worker 1 stopped" in text, text[-3000:]
+
+
+def test_a_member_joining_mid_stream_loses_and_skips_nothing(
+    services_up: Settings, topic_prefix: str, clickhouse_database: str, ch: Client
+) -> None:
+    """A second sink joins the group while the first is mid-stream (pending rows, a batch
+    at the writer): the first drops what it had not inserted, commits only partitions it
+    still holds, and every event is in ClickHouse once; in the end the group's committed
+    offsets reach the end of every partition, and a restart re-reads nothing."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    topics = Topics(f"{topic_prefix}join.")
+    group = f"sink-{topic_prefix}join"
+    ch.execute("TRUNCATE TABLE events")
+    total = 3000
+    first = SinkThread(services_up, topics, group, clickhouse_database)
+    wait_for(first.sink.ready.is_set, 60, "the first sink to join")
+    producer = KafkaProducer(bootstrap_servers=services_up.kafka_bootstrap, linger_ms=5)
+
+    def stream() -> None:
+        for i in range(total):
+            producer.send(topics.raw, r.sms_event(i).to_json(), key=f"k{i}".encode())
+            if i % 100 == 99:
+                producer.flush()
+                time.sleep(0.2)  # ~500 events a second for 6 s
+        producer.flush()
+
+    streaming = threading.Thread(target=stream)
+    streaming.start()
+    wait_for(lambda: first.sink.stats.records >= 600, 60, "the first sink mid-stream")
+    second = SinkThread(services_up, topics, group, clickhouse_database)
+    streaming.join()
+    producer.close()
+
+    def count() -> int:
+        return ch.execute("SELECT count() FROM events FINAL")[0][0]
+
+    wait_for(lambda: count() >= total, 90, f"all {total} events")
+    assert first.sink.stats.records > 0 and second.sink.stats.records > 0
+    ids = {row[0] for row in ch.execute("SELECT event_id FROM events FINAL")}
+    assert ids == {f"sms-{i}" for i in range(total)}
+
+    admin = KafkaAdminClient(bootstrap_servers=services_up.kafka_bootstrap)
+    ends_reader = KafkaConsumer(bootstrap_servers=services_up.kafka_bootstrap)
+    tps = [TopicPartition(topics.raw, p) for p in range(PARTITIONS)]
+    ends = ends_reader.end_offsets(tps)
+
+    def all_committed() -> bool:
+        committed = admin.list_group_offsets(group)[group]
+        return all(tp in committed and committed[tp].offset == ends[tp] for tp in tps)
+
+    try:
+        wait_for(all_committed, 60, "the group's offsets to reach the end")
+    finally:
+        ends_reader.close()
+        admin.close()
+    first.stop()
+    second.stop()
+    again = SinkThread(services_up, topics, group, clickhouse_database)
+    wait_for(again.sink.ready.is_set, 60, "a restarted sink to join")
+    time.sleep(2)
+    again.stop()
+    assert again.sink.stats.records == 0
+    assert count() == total
