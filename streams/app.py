@@ -14,6 +14,7 @@ Run: `python -m streams worker` (see streams/__main__.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -330,8 +331,17 @@ def prepare() -> None:
     Topics are created here, not by Faust's auto-declaration, because Faust would create
     `events.raw` with the broker's default partition count and split state across owners.
     The tariff kernels are compiled here so the first live event never waits on Numba.
+
+    Last, the start-up heap (modules, Faust, Numba's compiled kernels, the pydantic
+    schemas: ~120 000 tracked objects) is frozen out of the cyclic garbage collector's
+    reach (`gc.freeze`): it lives as long as the process, and each full collection would
+    otherwise walk all of it again. Faust's RocksDB store runs a full collection per table
+    at every rebalance (`Store.revoke_partitions`): ~0.1 s each, 5 tables, inside the
+    group's rebalance pause, and the worker's own full collections cost the same.
     """
     import tariff_kernel
 
     ensure_topics(settings.bootstrap, settings.topics, settings.partitions)
     tariff_kernel.warm_up()
+    gc.collect()  # what start-up left as garbage goes now, not frozen with the rest
+    gc.freeze()

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+    # Moments are mostly UTC already (event times, stored times read by `at`): no convert.
+    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
 
 
 def at(text: str) -> datetime:
