@@ -60,16 +60,13 @@ def catching_up(response) -> bool:
     return response.status_code == 503 and "catching up" in response.json()["detail"]
 
 
-def wait_for(client: TestClient, plate: str, at: datetime, status: str) -> dict:
+def poll(client: TestClient, path: str, params: dict, token: str, status: str) -> dict:
+    """Ask until the answer has `status`; a replica still catching up is asked again."""
     # Generous: a worker that restarts itself in place (docs/architecture.md) re-reads
     # its changelogs first; a loaded machine makes that tens of seconds.
     deadline = time.monotonic() + 150
     while True:
-        response = client.get(
-            f"/v1/cities/nis/plates/{plate}",
-            params={"zone": "red", "at": format_time(at)},
-            headers={"Authorization": f"Bearer {WARDEN}"},
-        )
+        response = client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
         if not catching_up(response):
             assert response.status_code == 200, response.text
             body = response.json()
@@ -77,6 +74,11 @@ def wait_for(client: TestClient, plate: str, at: datetime, status: str) -> dict:
                 return body
         assert time.monotonic() < deadline, f"never {status}: {response.text}"
         time.sleep(0.2)
+
+
+def wait_for(client: TestClient, plate: str, at: datetime, status: str) -> dict:
+    params = {"zone": "red", "at": format_time(at)}
+    return poll(client, f"/v1/cities/nis/plates/{plate}", params, WARDEN, status)
 
 
 def post(client: TestClient, event: dict) -> None:
@@ -140,20 +142,7 @@ def event(event_id: str, type_: str, city: str, at: datetime, **data) -> dict:
 
 def inspect(client: TestClient, path: str, at: datetime, status: str) -> dict:
     token = make_token("inspector", "hradec", "tarnow", subject="I-e2e")
-    # Generous: a worker that restarts itself in place (docs/architecture.md) re-reads
-    # its changelogs first; a loaded machine makes that tens of seconds.
-    deadline = time.monotonic() + 150
-    while True:
-        response = client.get(
-            path, params={"at": format_time(at)}, headers={"Authorization": f"Bearer {token}"}
-        )
-        if not catching_up(response):
-            assert response.status_code == 200, response.text
-            body = response.json()
-            if body["status"] == status:
-                return body
-        assert time.monotonic() < deadline, f"never {status}: {response.text}"
-        time.sleep(0.2)
+    return poll(client, path, {"at": format_time(at)}, token, status)
 
 
 def test_hkr9_trn10_tickets_and_cards_through_ingest_worker_and_replica_to_the_inspector(
