@@ -11,6 +11,10 @@ Within a partition the records keep the order they were added in (a partition's 
 are submitted one after the other, each only once the previous one is queued). A keyed
 record goes where Kafka's default partitioner puts it (murmur2 of the key, as the Java
 client, Faust and aiokafka do), so compaction and per-key order hold as before.
+
+`send_batch`, unlike aiokafka's `send`, does not wait for metadata: it refuses a partition
+its producer does not know yet (a topic created a moment ago, partitions added since the
+last refresh). The outbox waits for the partition to be known before it hands over a batch.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ from aiokafka.structs import RecordMetadata, TopicPartition
 # Keys repeat (an owner has many events), and murmur2 is pure Python: remember the hashes,
 # forgetting them all now and then so that memory stays bounded.
 _HASH_MEMORY = 100_000
+# How long a partition may stay unknown to the producer's metadata before delivery fails.
+_METADATA_WAIT_S = 30.0
+
+
+class UnknownPartition(Exception):
+    """A partition the broker's metadata still did not list after `_METADATA_WAIT_S`."""
 
 
 class Outbox:
@@ -78,12 +88,31 @@ class Outbox:
     async def _submit(
         self, tp: TopicPartition, builders: list[BatchBuilder]
     ) -> list[asyncio.Future[RecordMetadata]]:
+        await self._known(tp)
         acks = []
         for builder in builders:
             # Closed, so that the producer's own `send` never adds records to it.
             builder.close()
             acks.append(await self._producer.send_batch(builder, tp.topic, partition=tp.partition))
         return acks
+
+    async def _known(self, tp: TopicPartition) -> None:
+        """Return once the producer's metadata lists `tp` (at once, almost always)."""
+        client = self._producer.client
+        if tp.partition in (client.cluster.partitions_for_topic(tp.topic) or ()):
+            return
+        deadline = asyncio.get_running_loop().time() + _METADATA_WAIT_S
+        pause = 0.05
+        while True:
+            await self._producer.partitions_for(tp.topic)  # waits while the topic is unknown
+            if tp.partition in (client.cluster.partitions_for_topic(tp.topic) or ()):
+                self._partition_counts.pop(tp.topic, None)  # counted again when next needed
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise UnknownPartition(f"{tp.topic}[{tp.partition}] not in the broker's metadata")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            await client.force_metadata_update()
 
     async def _partition_for(self, topic: str, key: bytes | None) -> int:
         count = self._partition_counts.get(topic)

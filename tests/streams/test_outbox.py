@@ -96,3 +96,38 @@ def test_a_partition_larger_than_one_batch_keeps_its_order(
 
     assert [r.value for r in sorted(got, key=lambda r: r.offset)] == [v for _, v, _ in sent]
     assert last == {0: max(r.offset for r in got)}
+
+
+def test_outbox_waits_for_a_partition_its_producer_does_not_know_yet(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """`send_batch` refuses a partition missing from the producer's metadata (a topic just
+    created, or partitions added since the last refresh: the demo's worker crashed on it
+    at start-up). The outbox refreshes the metadata and delivers."""
+    from kafka.admin import NewPartitions
+
+    topic = f"{topic_prefix}outbox-grow-{secrets.token_hex(3)}"
+    _create_topic(kafka_bootstrap, topic)
+
+    async def run() -> dict:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            assert await producer.partitions_for(topic) == set(range(PARTITIONS))
+            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="test-outbox")
+            try:
+                admin.create_partitions({topic: NewPartitions(total_count=PARTITIONS + 1)})
+            finally:
+                admin.close()
+            # the producer's metadata is minutes from its next refresh: it lists 3 partitions
+            assert PARTITIONS not in producer.client.cluster.partitions_for_topic(topic)
+            outbox = Outbox(producer)
+            await outbox.add(topic, b"k", b"to the new partition", PARTITIONS)
+            written = await outbox.deliver()
+            return {tp.partition: offset for tp, offset in written.items()}
+        finally:
+            await producer.stop()
+
+    assert asyncio.run(run()) == {PARTITIONS: 0}
+    (record,) = asyncio.run(_read_all(kafka_bootstrap, topic, 1))
+    assert (record.partition, record.value) == (PARTITIONS, b"to the new partition")
