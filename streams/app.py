@@ -34,7 +34,7 @@ from streams.contract.routing import TICK_KEY
 from streams.outbox import Outbox
 from streams.runtime.engine import TIMERS_TABLE, Engine, Message, Publish
 from streams.systems import load_rules
-from streams.topology import ensure_topics
+from streams.topology import check_changelogs, ensure_topics
 from streams.worker_settings import WorkerSettings
 
 log = logging.getLogger("streams.worker")
@@ -329,7 +329,9 @@ def prepare() -> None:
     """Everything that must happen before the worker subscribes.
 
     Topics are created here, not by Faust's auto-declaration, because Faust would create
-    `events.raw` with the broker's default partition count and split state across owners.
+    `events.raw` with the broker's default partition count and split state across owners;
+    existing changelogs of another partition count stop the worker here with the reason
+    (`check_changelogs`), not in a crash on every batch.
     The tariff kernels are compiled here so the first live event never waits on Numba.
 
     Last, the start-up heap (modules, Faust, Numba's compiled kernels, the pydantic
@@ -342,6 +344,11 @@ def prepare() -> None:
     import tariff_kernel
 
     ensure_topics(settings.bootstrap, settings.topics, settings.partitions)
+    check_changelogs(
+        settings.bootstrap,
+        [table.changelog_topic.get_topic_name() for table in TABLES.values()],
+        settings.partitions,
+    )
     tariff_kernel.warm_up()
     gc.collect()  # what start-up left as garbage goes now, not frozen with the rest
     gc.freeze()

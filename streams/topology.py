@@ -1,7 +1,8 @@
 """Creates the product's Kafka topics with the right partitions and retention.
 
 `events.raw` and the tables' changelogs must have the same number of partitions (state
-is co-partitioned with its events); the validity topic is compacted so a new API replica
+is co-partitioned with its events: `ensure_topics` and `check_changelogs` refuse to start
+a worker otherwise); the validity topic is compacted so a new API replica
 rebuilds the current picture by reading it from the start.
 """
 
@@ -64,13 +65,7 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
         if topics.raw in existing:
-            (desc,) = admin.describe_topics([topics.raw])
-            found = len(desc["partitions"])
-            if found != partitions:
-                raise RuntimeError(
-                    f"{topics.raw} has {found} partitions but the worker is configured for "
-                    f"{partitions} (STREAMS_PARTITIONS); state would be split across owners"
-                )
+            _require_partitions(admin, [topics.raw], partitions)
         created = [t.name for t in wanted]
         if created:
             log.info("created topics %s", created)
@@ -78,6 +73,38 @@ def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> list[str]:
         return created
     finally:
         admin.close()
+
+
+def check_changelogs(bootstrap: str, changelogs: list[str], partitions: int) -> None:
+    """Refuse to start when a table's existing changelog has another partition count than
+    `events.raw`: a changelog left by a run with another STREAMS_PARTITIONS under the same
+    STREAMS_APP_ID. The worker writes each state change to the partition of its event, and
+    aiokafka refuses a partition the topic does not have: the worker would crash on every
+    batch (seen in a demo whose raw topic had been recreated with 8 partitions next to
+    4-partition changelogs). Missing changelogs are fine: Faust creates them."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="platform-topology")
+    try:
+        existing = set(admin.list_topics())
+        present = [name for name in changelogs if name in existing]
+        if present:
+            _require_partitions(admin, present, partitions)
+    finally:
+        admin.close()
+
+
+def _require_partitions(admin: KafkaAdminClient, names: list[str], partitions: int) -> None:
+    wrong = {
+        d["name"]: len(d["partitions"])
+        for d in admin.describe_topics(names)
+        if len(d["partitions"]) != partitions
+    }
+    if wrong:
+        found = ", ".join(f"{name} has {count}" for name, count in sorted(wrong.items()))
+        raise RuntimeError(
+            f"{found} partitions but the worker is configured for {partitions} "
+            "(STREAMS_PARTITIONS): state would be split across owners. Use the partition "
+            "count these topics were made with, or another STREAMS_APP_ID / topic prefix."
+        )
 
 
 def _wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: float = 30.0) -> None:
